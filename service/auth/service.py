@@ -1,0 +1,112 @@
+"""API keys: prefixed random secrets, stored as SHA-256, compared in constant time.
+
+Verification runs on every request, so answers are cached for a few seconds per process;
+revoking through this process clears the cache at once, other replicas within ``CACHE_TTL``.
+"""
+
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from ..models import utcnow
+from ..problems import Conflict, NotFound
+from .models import ApiKey
+from .principal import Principal
+from .schemas import ApiKeyCreate
+from .scopes import ADMIN
+
+KEY_PREFIX = "asc_"
+CACHE_TTL = 10.0
+_cache: dict[str, tuple[float, Principal | None]] = {}
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_key(session: Session, data: ApiKeyCreate, secret: str | None = None
+               ) -> tuple[ApiKey, str]:
+    secret = secret or new_secret()
+    key = ApiKey(
+        prefix=secret[:12], name=data.name, secret_hash=hash_secret(secret),
+        scopes=list(data.scopes), person=data.person, expires_at=data.expires_at,
+    )
+    session.add(key)
+    session.flush()
+    return key, secret
+
+
+def list_keys(session: Session, *, include_revoked: bool = False) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id)
+    if not include_revoked:
+        query = query.where(ApiKey.revoked_at.is_(None))
+    return list(session.exec(query))
+
+
+def get_key(session: Session, key_id: int) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"No API key with id {key_id}.")
+    return key
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    key = get_key(session, key_id)
+    if key.revoked_at is not None:
+        raise Conflict(f"API key {key_id} is already revoked.")
+    key.revoked_at = utcnow()
+    session.add(key)
+    session.flush()
+    _cache.clear()
+    return key
+
+
+def _principal(key: ApiKey, now: datetime) -> Principal | None:
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+        return None
+    return Principal(id=f"key:{key.prefix}", name=key.name,
+                     scopes=frozenset(key.scopes), person=key.person)
+
+
+def authenticate_api_key(engine: Engine, secret: str) -> Principal | None:
+    digest = hash_secret(secret)
+    hit = _cache.get(digest)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    with Session(engine) as session:
+        key = session.exec(select(ApiKey).where(ApiKey.secret_hash == digest)).first()
+    principal = None
+    if key is not None and hmac.compare_digest(key.secret_hash, digest):
+        principal = _principal(key, utcnow())
+    if len(_cache) > 10_000:
+        _cache.clear()
+    _cache[digest] = (time.monotonic() + CACHE_TTL, principal)
+    return principal
+
+
+def ensure_admin_key(session: Session, bootstrap_secret: str | None) -> str | None:
+    """Make sure an admin key exists. Returns a new secret to show once, else None.
+
+    With ``bootstrap_secret`` that exact key is registered (if it is not already)."""
+    if bootstrap_secret:
+        exists = session.exec(
+            select(ApiKey).where(ApiKey.secret_hash == hash_secret(bootstrap_secret))
+        ).first()
+        if exists is None:
+            create_key(session, ApiKeyCreate(name="bootstrap-admin", scopes=[ADMIN]),
+                       secret=bootstrap_secret)
+        return None
+    active = [k for k in list_keys(session) if ADMIN in k.scopes and _principal(k, utcnow())]
+    if active:
+        return None
+    _, secret = create_key(session, ApiKeyCreate(name="admin", scopes=[ADMIN]))
+    return secret

@@ -1,0 +1,89 @@
+"""HTTP conventions shared by every domain: ETags and If-Match, cursor pages, Link headers."""
+
+import base64
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Header, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from .problems import InvalidInput, PreconditionFailed, PreconditionRequired
+
+T = TypeVar("T")
+
+
+# --- ETags -------------------------------------------------------------------------------
+
+def etag(*parts: object) -> str:
+    """A strong ETag built from a resource's identity and its row version."""
+    return '"' + ".".join(str(p) for p in parts) + '"'
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="ETag of the version being changed (required)"),
+]
+
+
+def check_if_match(if_match: str | None, current: str, *, required: bool = True) -> None:
+    """428 when the header is required but missing, 412 when it names another version."""
+    if if_match is None:
+        if required:
+            raise PreconditionRequired(
+                "This update needs an If-Match header with the resource's current ETag."
+            )
+        return
+    candidates = {c.strip().removeprefix("W/") for c in if_match.split(",")}
+    if "*" not in candidates and current not in candidates:
+        raise PreconditionFailed(
+            f"The resource has changed: its current ETag is {current}.", current_etag=current
+        )
+
+
+# --- Cursor pagination ---------------------------------------------------------------------
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page")
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput.field("query.cursor", "not a cursor this API issued") from exc
+    if not isinstance(values, list):
+        raise InvalidInput.field("query.cursor", "not a cursor this API issued")
+    return values
+
+
+class PageParams(BaseModel):
+    limit: int
+    after: list[Any] | None
+
+
+Limit = Annotated[int | None, Query(ge=1, le=500, description="Page size")]
+Cursor = Annotated[str | None, Query(max_length=1000,
+                                     description="Opaque cursor from a previous `next_cursor`")]
+
+
+def page_params(request: Request, limit: int | None, cursor: str | None) -> PageParams:
+    settings = request.app.state.settings
+    return PageParams(
+        limit=min(limit or settings.page_size_default, settings.page_size_max),
+        after=decode_cursor(cursor),
+    )
+
+
+def set_link_header(request: Request, response: Response, next_cursor: str | None) -> None:
+    if next_cursor:
+        url = request.url.include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{url}>; rel="next"'

@@ -1,0 +1,59 @@
+"""Shared table plumbing: the naming convention, UTC timestamps, and the model registry.
+
+Every domain's ``models.py`` imports from here; ``load_all()`` imports them all so that
+``SQLModel.metadata`` is complete (Alembic and the models-match-migrations test rely on it).
+"""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Integer, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use service.models.utcnow()")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def created_at_field() -> datetime:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def row_version_column() -> Column:
+    """Optimistic-locking counter: pass it as ``sa_column`` and as the mapper's
+    ``version_id_col`` so every UPDATE checks and bumps it (a lost update raises
+    ``StaleDataError``, answered 412)."""
+    return Column("row_version", Integer, nullable=False)
+
+
+def load_all() -> type[SQLModel]:
+    """Import every domain's tables; returns SQLModel so callers can use ``.metadata``."""
+    from . import idempotency  # noqa: F401
+    from .auth import models as _auth  # noqa: F401
+    from .rubrics import models as _rubrics  # noqa: F401
+
+    return SQLModel

@@ -1,0 +1,42 @@
+"""Operational endpoints: liveness, readiness (DB reachable and migrated), Prometheus metrics."""
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+
+from .db import migration_state
+from .problems import ServiceUnavailable, responses
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/livez", operation_id="ops_livez")
+def livez() -> dict[str, str]:
+    """The process is up (no dependencies checked)."""
+    return {"status": "ok"}
+
+
+@router.get("/healthz", operation_id="ops_healthz")
+def healthz() -> dict[str, str]:
+    """Alias of `/livez`."""
+    return livez()
+
+
+@router.get("/readyz", operation_id="ops_readyz", responses=responses(503))
+def readyz(request: Request) -> dict[str, str]:
+    """Ready to serve: the database answers and is migrated to the code's head revision."""
+    try:
+        current, head = migration_state(request.app.state.engine)
+    except SQLAlchemyError as exc:
+        raise ServiceUnavailable("The database is unreachable.") from exc
+    if current != head:
+        raise ServiceUnavailable(
+            f"The database is at revision {current or 'none'}, the code needs {head}: "
+            "run `ascent migrate`."
+        )
+    return {"status": "ready", "revision": head}
+
+
+@router.get("/metrics", operation_id="ops_metrics", include_in_schema=False)
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

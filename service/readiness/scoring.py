@@ -1,0 +1,839 @@
+"""Promotion-readiness scoring: pure functions (stdlib + NumPy), no I/O.
+
+Model (DESIGN.md "Readiness scoring"):
+- A rubric has ordered levels and weighted competencies. Each competency expects a
+  proficiency per level on the rubric scale and may be a *gate* for some levels.
+- observed(c): each role's ratings are averaged first, then the policy's role weights give a
+  weighted mean over the roles present (weights renormalised). Nobody rated c: no observed.
+- progress(c): how far observed has moved from the current level's expectation toward the
+  target's, clamped to [0, 1]; where both expect the same, 1 when met else 0. Unrated: 0.
+- score: 100 x competency-weighted mean of progress, rounded to one decimal at the end.
+  band: policy thresholds on that score; an unmet gate caps the band at developing.
+- coverage: the SuccessFactors-style share of target expectations met, for comparison.
+- confidence, flags, top gaps with the rubric's recommendations and per-competency
+  contributions explain the number; path_to_ready is the fewest (then cheapest) competencies
+  to bring to the target bar for ready_now.
+- observed is monotone in every rating and everything downstream is monotone in observed,
+  so raising a rating never lowers score or band (flags never feed back into either).
+- score_cohort() computes the same numbers for many assessments with NumPy, using the same
+  float operations in the same order (plus snapping, below), so both paths agree exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+ROLES = ("self", "manager", "peer", "upward", "other")
+BANDS = ("ready_now", "ready_soon", "developing", "not_yet")
+READY_NOW, READY_SOON, DEVELOPING, NOT_YET = range(4)
+
+
+class ScoringInputError(ValueError):
+    """Invalid scoring input; `errors` lists every problem as (field path, message)."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{path}: {msg}" for path, msg in errors))
+
+
+# ---------------------------------------------------------------------------- input types
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    kind: str
+    title: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CompetencySpec:
+    key: str
+    weight: float
+    expected: tuple[int, ...]  # expected proficiency per level, in RubricSpec.levels order
+    gates: frozenset[str] = frozenset()  # levels that cannot be reached without meeting this
+    recommendations: tuple[Recommendation, ...] = ()
+
+
+@dataclass(frozen=True)
+class RubricSpec:
+    key: str
+    version: int
+    scale_min: int
+    scale_max: int
+    levels: tuple[str, ...]  # lowest first
+    competencies: tuple[CompetencySpec, ...]
+
+    # Rubrics are lru_cache keys on every call; hashing the nested tuples each time costs more
+    # than scoring a small assessment, so the hash is computed once per object.
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash(tuple(getattr(self, f.name) for f in fields(self)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+@dataclass(frozen=True)
+class Rating:
+    competency: str
+    rater_role: str  # self | manager | peer | upward | other
+    rater_id: str | None
+    proficiency: float
+    evidence: str | None = None
+
+
+def _pairs(value: Any) -> tuple[tuple[str, float], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(k), float(v)) for k, v in items)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named, versioned set of scoring parameters, stored with every report.
+
+    Confidence parameters (see `_confidence`): `confidence_weights` weigh the four factors,
+    `confidence_full_raters` distinct raters give full rater credit, a mean spread of
+    `confidence_max_spread` steps between raters gives no agreement credit, and
+    `confidence_high` / `confidence_medium` are the value cut-offs of the levels.
+    """
+
+    name: str = "progress"
+    version: int = 1
+    role_weights: tuple[tuple[str, float], ...] = (
+        ("manager", 0.5), ("peer", 0.3), ("upward", 0.3), ("self", 0.2), ("other", 0.1),
+    )
+    ready_now: float = 90
+    ready_soon: float = 70
+    developing: float = 40
+    blind_spot_steps: float = 2
+    hidden_strength_steps: float = 2
+    confidence_weights: tuple[tuple[str, float], ...] = (
+        ("manager", 0.3), ("raters", 0.25), ("agreement", 0.25), ("evidence", 0.2),
+    )
+    confidence_full_raters: int = 4
+    confidence_max_spread: float = 2
+    confidence_high: float = 0.75
+    confidence_medium: float = 0.45
+
+    def __post_init__(self) -> None:
+        errors = _policy_errors(self)
+        if errors:
+            raise ScoringInputError(errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("name", "version", "confidence_full_raters"):
+                out[f.name] = value
+            elif isinstance(value, tuple):
+                out[f.name] = {k: float(v) for k, v in value}
+            else:
+                out[f.name] = float(value)  # 90 and 90.0 must digest alike
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ScoringInputError([(f"policy.{k}", "unknown policy field") for k in unknown])
+        kwargs = dict(data)
+        for key in ("role_weights", "confidence_weights"):
+            if key in kwargs:
+                try:
+                    kwargs[key] = _pairs(kwargs[key])
+                except (TypeError, ValueError):
+                    raise ScoringInputError(
+                        [(f"policy.{key}", "expected an object of name: weight")]
+                    ) from None
+        return cls(**kwargs)
+
+
+DEFAULT_POLICY = Policy()
+_CONFIDENCE_FACTORS = ("manager", "raters", "agreement", "evidence")
+
+
+def _policy_errors(p: Policy) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+
+    def check(name: str, ok: bool, message: str) -> None:
+        if not ok:
+            errors.append((f"policy.{name}", message))
+
+    def positive(x: Any) -> bool:
+        return isinstance(x, int | float) and math.isfinite(x) and x > 0
+
+    check("name", isinstance(p.name, str) and p.name != "", "must be a non-empty string")
+    check("version", isinstance(p.version, int) and p.version >= 1, "must be an integer >= 1")
+    roles = [r for r, _ in p.role_weights]
+    check("role_weights", bool(roles) and set(roles) <= set(ROLES) and len(set(roles)) == len(roles)
+          and all(positive(w) for _, w in p.role_weights),
+          f"must give each role at most once a positive weight; roles: {', '.join(ROLES)}")
+    thresholds = (p.ready_now, p.ready_soon, p.developing)
+    check("ready_now", all(positive(t) for t in thresholds)
+          and p.ready_now >= p.ready_soon >= p.developing,
+          "thresholds must be positive with ready_now >= ready_soon >= developing")
+    check("blind_spot_steps", positive(p.blind_spot_steps), "must be positive")
+    check("hidden_strength_steps", positive(p.hidden_strength_steps), "must be positive")
+    check("confidence_weights", sorted(k for k, _ in p.confidence_weights)
+          == sorted(_CONFIDENCE_FACTORS) and all(positive(w) for _, w in p.confidence_weights),
+          f"must give a positive weight to each of {', '.join(_CONFIDENCE_FACTORS)}")
+    check("confidence_full_raters", isinstance(p.confidence_full_raters, int)
+          and p.confidence_full_raters >= 1, "must be an integer >= 1")
+    check("confidence_max_spread", positive(p.confidence_max_spread), "must be positive")
+    check("confidence_high", 0 < p.confidence_medium <= p.confidence_high <= 1,
+          "must satisfy 0 < confidence_medium <= confidence_high <= 1")
+    return errors
+
+
+# ------------------------------------------------------------------------------ numerics
+# Both paths snap intermediate values so that sums done in another order (or a weighted mean
+# of equal ratings such as (0.5*4 + 0.3*4) / 0.8) cannot land a hair below a bar: observed
+# values to 1e-9, the score to 1e-6 before rounding half-up. Python's round() and np.rint()
+# both round half to even on the exact double, so the scalar and vector forms match.
+
+
+def _snap(x: float) -> float:
+    return round(x * 1e9) / 1e9
+
+
+def _round_score(raw: float) -> float:
+    return math.floor(round(raw * 1e6) / 1e5 + 0.5) / 10
+
+
+def _snap_array(x: np.ndarray) -> np.ndarray:
+    return np.rint(x * 1e9) / 1e9
+
+
+def _round_score_array(raw: np.ndarray) -> np.ndarray:
+    return np.floor(np.rint(raw * 1e6) / 1e5 + 0.5) / 10
+
+
+def _progress(observed: float | None, exp_cur: int, exp_tgt: int) -> float:
+    if observed is None:
+        return 0.0
+    if exp_tgt > exp_cur:
+        return min(1.0, max(0.0, (observed - exp_cur) / (exp_tgt - exp_cur)))
+    return 1.0 if observed >= exp_tgt else 0.0
+
+
+def _raw_score(weights: Sequence[float], progress: Sequence[float], total: float) -> float:
+    acc = 0.0
+    for w, p in zip(weights, progress, strict=True):
+        acc += w * p  # same order as the cohort path's column loop
+    return 100.0 * acc / total
+
+
+def _band(score: float, gate_unmet: bool, policy: Policy) -> int:
+    if score >= policy.ready_now:
+        band = READY_NOW
+    elif score >= policy.ready_soon:
+        band = READY_SOON
+    elif score >= policy.developing:
+        band = DEVELOPING
+    else:
+        band = NOT_YET
+    return max(band, DEVELOPING) if gate_unmet else band
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def canonical_json(report: Mapping[str, Any]) -> bytes:
+    """Deterministic bytes for a report: sorted keys, no whitespace, UTF-8, no NaN."""
+    return _dumps(report).encode("utf-8")
+
+
+# -------------------------------------------------------------------- per-rubric/policy data
+
+
+@dataclass(frozen=True)
+class _RubricIndex:
+    levels: dict[str, int]
+    comps: dict[str, int]
+    keys: tuple[str, ...]
+    weights: tuple[float, ...]
+    total_weight: float
+    expected: tuple[tuple[int, ...], ...]  # [level][competency]
+    gates: tuple[tuple[int, ...], ...]  # [level] -> competencies gated there
+    recommendations: tuple[tuple[dict[str, str], ...], ...]
+    canonical: str  # everything about the rubric that can change a report
+
+
+@functools.lru_cache(maxsize=64)
+def _rubric_index(rubric: RubricSpec) -> _RubricIndex:
+    errors = _rubric_errors(rubric)
+    if errors:
+        raise ScoringInputError(errors)
+    comps = rubric.competencies
+    recs = tuple(
+        tuple({"kind": r.kind, "title": r.title, "detail": r.detail} for r in c.recommendations)
+        for c in comps
+    )
+    content = {
+        "key": rubric.key, "version": rubric.version,
+        "scale": [rubric.scale_min, rubric.scale_max], "levels": list(rubric.levels),
+        "competencies": [
+            {"key": c.key, "weight": float(c.weight), "expected": list(c.expected),
+             "gates": sorted(c.gates), "recommendations": list(r)}
+            for c, r in zip(comps, recs, strict=True)
+        ],
+    }
+    return _RubricIndex(
+        levels={lvl: i for i, lvl in enumerate(rubric.levels)},
+        comps={c.key: i for i, c in enumerate(comps)},
+        keys=tuple(c.key for c in comps),
+        weights=tuple(float(c.weight) for c in comps),
+        total_weight=math.fsum(c.weight for c in comps),
+        expected=tuple(tuple(c.expected[i] for c in comps) for i in range(len(rubric.levels))),
+        gates=tuple(tuple(j for j, c in enumerate(comps) if lvl in c.gates)
+                    for lvl in rubric.levels),
+        recommendations=recs,
+        canonical=_dumps(content),
+    )
+
+
+def _rubric_errors(rubric: RubricSpec) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    lo, hi = rubric.scale_min, rubric.scale_max
+    if not lo < hi:
+        errors.append(("rubric.scale_max", "must be greater than scale_min"))
+    if not rubric.levels or len(set(rubric.levels)) != len(rubric.levels):
+        errors.append(("rubric.levels", "must be a non-empty list of distinct level keys"))
+    if not rubric.competencies:
+        errors.append(("rubric.competencies", "must not be empty"))
+    if len({c.key for c in rubric.competencies}) != len(rubric.competencies):
+        errors.append(("rubric.competencies", "competency keys must be distinct"))
+    for i, c in enumerate(rubric.competencies):
+        path = f"rubric.competencies[{i}]"
+        if not (isinstance(c.weight, int | float) and math.isfinite(c.weight) and c.weight > 0):
+            errors.append((f"{path}.weight", "must be a positive number"))
+        if len(c.expected) != len(rubric.levels) or not all(lo <= e <= hi for e in c.expected):
+            errors.append((f"{path}.expected",
+                           f"needs one proficiency in {lo}..{hi} per level"))
+        if not c.gates <= set(rubric.levels):
+            errors.append((f"{path}.gates", "names a level the rubric does not have"))
+    return errors
+
+
+@dataclass(frozen=True)
+class _PolicyIndex:
+    roles: dict[str, int]  # role -> position in policy.role_weights (the cohort role index)
+    weights: tuple[float, ...]
+    self_idx: int  # -1 when the policy does not weigh self ratings
+    manager_idx: int
+    confidence_weights: dict[str, float]
+    canonical: str
+
+
+@functools.lru_cache(maxsize=16)
+def _policy_index(policy: Policy) -> _PolicyIndex:
+    roles = {r: i for i, (r, _) in enumerate(policy.role_weights)}
+    return _PolicyIndex(
+        roles=roles,
+        weights=tuple(w for _, w in policy.role_weights),
+        self_idx=roles.get("self", -1),
+        manager_idx=roles.get("manager", -1),
+        confidence_weights=dict(policy.confidence_weights),
+        canonical=_dumps(policy.to_dict()),
+    )
+
+
+# ------------------------------------------------------------------------ single report
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Per-competency sums of one assessment's ratings, built in a single pass."""
+
+    sums: list[float]  # [competency * n_roles + role]
+    counts: list[int]
+    low: list[float]  # lowest / highest single rating per competency (rater spread)
+    high: list[float]
+    evidenced: list[bool]
+    raters: set[tuple[str, str | None]] = field(default_factory=set)
+    n_ratings: int = 0
+    n_evidence: int = 0
+
+
+def _resolve_levels(
+    rx: _RubricIndex, levels: Sequence[str], current: str, target: str | None,
+    errors: list[tuple[str, str]],
+) -> tuple[int, int]:
+    cur = rx.levels.get(current, -1)
+    if cur < 0:
+        errors.append(("current_level", f"unknown level {current!r}; levels: {', '.join(levels)}"))
+    if target is None:
+        if cur == len(levels) - 1:
+            errors.append(("target_level",
+                           f"{current!r} is the top level; there is no level above it"))
+        return cur, cur + 1
+    tgt = rx.levels.get(target, -1)
+    if tgt < 0:
+        errors.append(("target_level", f"unknown level {target!r}; levels: {', '.join(levels)}"))
+    elif cur >= 0 and tgt <= cur:
+        errors.append(("target_level", f"must be above the current level {current!r}"))
+    return cur, tgt
+
+
+def _tally(
+    rx: _RubricIndex, px: _PolicyIndex, rubric: RubricSpec, ratings: Sequence[Rating],
+    errors: list[tuple[str, str]],
+) -> _Tally:
+    n_comp, n_roles = len(rx.keys), len(px.weights)
+    t = _Tally([0.0] * (n_comp * n_roles), [0] * (n_comp * n_roles), [math.inf] * n_comp,
+               [-math.inf] * n_comp, [False] * n_comp)
+    lo, hi = rubric.scale_min, rubric.scale_max
+    seen: set[tuple[int, int, str]] = set()
+    for i, r in enumerate(ratings):
+        c = rx.comps.get(r.competency, -1)
+        role = px.roles.get(r.rater_role, -1)
+        p = r.proficiency
+        try:
+            in_scale = lo <= p <= hi and not isinstance(p, bool)  # NaN fails the comparison
+        except TypeError:
+            in_scale = False
+        if c < 0:
+            errors.append((f"ratings[{i}].competency", f"unknown competency {r.competency!r}"))
+        if role < 0:
+            errors.append((f"ratings[{i}].rater_role",
+                           f"unknown rater_role {r.rater_role!r}; roles: {', '.join(px.roles)}"))
+        if not in_scale:
+            errors.append((f"ratings[{i}].proficiency", f"must be a number in {lo}..{hi}"))
+        rater = r.rater_id or None
+        if rater is not None and c >= 0 and role >= 0:
+            if (c, role, rater) in seen:
+                errors.append((f"ratings[{i}].rater_id",
+                               "this rater already rated this competency in this role"))
+            seen.add((c, role, rater))
+        if c < 0 or role < 0 or not in_scale:
+            continue
+        p = float(p)
+        cell = c * n_roles + role
+        t.sums[cell] += p
+        t.counts[cell] += 1
+        t.low[c] = min(t.low[c], p)
+        t.high[c] = max(t.high[c], p)
+        t.raters.add((r.rater_role, rater))
+        t.n_ratings += 1
+        if r.evidence and not r.evidence.isspace():
+            t.evidenced[c] = True
+            t.n_evidence += 1
+    return t
+
+
+def _observed(t: _Tally, px: _PolicyIndex, c: int) -> tuple[float | None, float | None]:
+    """(role-weighted mean of all roles, self mean minus others' role-weighted mean)."""
+    n_roles = len(px.weights)
+    num = den = other_num = other_den = 0.0
+    self_mean = None
+    for k in range(n_roles):
+        n = t.counts[c * n_roles + k]
+        if n:
+            w = px.weights[k]
+            mean = t.sums[c * n_roles + k] / n
+            num += w * mean
+            den += w
+            if k == px.self_idx:
+                self_mean = mean
+            else:
+                other_num += w * mean
+                other_den += w
+    if not den:
+        return None, None
+    self_lead = None
+    if self_mean is not None and other_den:
+        self_lead = _snap(self_mean - other_num / other_den)
+    return _snap(num / den), self_lead
+
+
+def _flags(
+    rated: bool, met: bool, gate: bool, evidenced: bool, self_lead: float | None, policy: Policy,
+) -> list[str]:
+    flags = []
+    if gate and not met:
+        flags.append("gate_unmet")
+    if self_lead is not None and self_lead >= policy.blind_spot_steps:
+        flags.append("blind_spot")
+    if self_lead is not None and -self_lead >= policy.hidden_strength_steps:
+        flags.append("hidden_strength")
+    if rated and not evidenced:
+        flags.append("no_evidence")
+    if not rated:
+        flags.append("unrated")
+    return flags
+
+
+def _confidence(
+    t: _Tally, px: _PolicyIndex, policy: Policy, n_comp: int
+) -> dict[str, Any]:
+    """How far the ratings can be trusted; never changes score or band.
+
+    value = sum(w_f * f) / sum(w_f) over four factors in [0, 1], weights from
+    policy.confidence_weights (default manager 0.3, raters 0.25, agreement 0.25, evidence 0.2):
+      manager   = rated competencies with a manager rating / rated competencies
+      raters    = min(1, distinct raters / policy.confidence_full_raters); a rater is
+                  (role, rater_id), and ratings without an id count as one rater per role
+      agreement = 1 - min(1, spread / policy.confidence_max_spread), spread = mean over the
+                  competencies with two or more ratings of (highest - lowest rating);
+                  0.5 (unknown) when no competency has two ratings
+      evidence  = ratings with non-empty evidence / ratings
+    level: high when value >= confidence_high, medium when >= confidence_medium, else low;
+    at most medium without any manager rating. Nothing rated: value 0, low.
+    More raters, a manager, closer agreement and more evidence each raise the value.
+    """
+    n_roles = len(px.weights)
+    rated = [c for c in range(n_comp) if t.low[c] <= t.high[c]]
+    if not rated:
+        return {"level": "low", "value": 0.0, "reasons": ["No ratings yet."]}
+    m = px.manager_idx
+    managed = 0 if m < 0 else sum(1 for c in rated if t.counts[c * n_roles + m])
+    spreads = [t.high[c] - t.low[c] for c in rated
+               if sum(t.counts[c * n_roles:(c + 1) * n_roles]) > 1]
+    spread = sum(spreads) / len(spreads) if spreads else None
+    factors = {
+        "manager": managed / len(rated),
+        "raters": min(1.0, len(t.raters) / policy.confidence_full_raters),
+        "agreement": 0.5 if spread is None
+        else 1.0 - min(1.0, spread / policy.confidence_max_spread),
+        "evidence": t.n_evidence / t.n_ratings,
+    }
+    weights = px.confidence_weights
+    value = sum(weights[k] * f for k, f in factors.items()) / sum(weights.values())
+    if value >= policy.confidence_high and managed:
+        level = "high"
+    elif value >= policy.confidence_medium:
+        level = "medium"
+    else:
+        level = "low"
+    reasons = [
+        f"Manager rated {managed} of {len(rated)} rated competencies." if managed
+        else "No manager rating, so confidence is at most medium.",
+        f"{len(t.raters)} distinct rater{'s' if len(t.raters) != 1 else ''}"
+        f" ({policy.confidence_full_raters} or more for full credit).",
+        "Only one rating per competency, so agreement is unknown." if spread is None
+        else f"Raters differ by {spread:.1f} steps on average per competency.",
+        f"Evidence on {round(100 * factors['evidence'])}% of ratings.",
+    ]
+    return {"level": level, "value": round(value, 2), "reasons": reasons}
+
+
+def _path_to_ready(
+    rx: _RubricIndex, progress: list[float], steps: list[float], forced: list[int],
+    policy: Policy,
+) -> list[int] | None:
+    """Fewest competencies to bring to the target bar for ready_now, then least total steps.
+
+    Unmet gates are always in. The other candidates are sorted by score gain; the shortest
+    prefix that reaches ready_now gives the minimal count k (no other k-1 set gains more).
+    A branch-and-bound search then looks for a cheaper set of that size. None: unreachable.
+    """
+    weights, total = rx.weights, rx.total_weight
+
+    def reaches(chosen: Sequence[int]) -> bool:
+        p = list(progress)
+        for c in chosen:
+            p[c] = 1.0
+        return _round_score(_raw_score(weights, p, total)) >= policy.ready_now
+
+    gain = [w * (1.0 - p) for w, p in zip(weights, progress, strict=True)]
+    cands = sorted((c for c in range(len(progress)) if progress[c] < 1.0 and c not in forced),
+                   key=lambda c: (-gain[c], steps[c], c))
+    k = next((k for k in range(len(cands) + 1) if reaches(forced + cands[:k])), None)
+    if k is None:
+        return None
+    if k in (0, len(cands)):
+        return forced + cands[:k]
+
+    # Prune with gains: a branch whose best remaining gains cannot reach the (conservatively
+    # lowered) bar is dropped; complete sets are checked exactly with reaches().
+    base = sum(weights[c] * progress[c] for c in range(len(progress)) if c not in forced)
+    base += sum(weights[c] for c in forced)
+    need = (policy.ready_now - 0.1) * total / 100.0 - base
+    prefix = [0.0]
+    for c in cands:
+        prefix.append(prefix[-1] + gain[c])
+    best, best_cost = cands[:k], sum(steps[c] for c in cands[:k])
+
+    def search(i: int, chosen: list[int], got: float, cost: float) -> None:
+        nonlocal best, best_cost
+        left = k - len(chosen)
+        if left == 0:
+            if cost < best_cost - 1e-9 and reaches(forced + chosen):
+                best, best_cost = list(chosen), cost
+            return
+        if len(cands) - i < left or cost >= best_cost - 1e-9:
+            return
+        if got + prefix[i + left] - prefix[i] < need:
+            return
+        c = cands[i]
+        chosen.append(c)
+        search(i + 1, chosen, got + gain[c], cost + steps[c])
+        chosen.pop()
+        search(i + 1, chosen, got, cost)
+
+    search(0, [], 0.0, 0.0)
+    return forced + best
+
+
+def _digest(
+    rx: _RubricIndex, px: _PolicyIndex, current: str, target: str, ratings: Sequence[Rating]
+) -> str:
+    # None and "" are the same input for rater_id and evidence; 4 and 4.0 likewise.
+    rows = sorted(
+        (r.competency, r.rater_role, r.rater_id or "", float(r.proficiency), r.evidence or "")
+        for r in ratings
+    )
+    text = (f'{{"current_level":{_dumps(current)},"policy":{px.canonical},'
+            f'"ratings":{_dumps(rows)},"rubric":{rx.canonical},"target_level":{_dumps(target)}}}')
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def score(
+    rubric: RubricSpec,
+    current_level: str,
+    ratings: Sequence[Rating],
+    target_level: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
+) -> dict[str, Any]:
+    """Score one assessment; returns the JSON-ready readiness report (DESIGN.md wire shape).
+
+    Raises ScoringInputError listing every invalid input at once.
+    """
+    rx, px = _rubric_index(rubric), _policy_index(policy)
+    errors: list[tuple[str, str]] = []
+    cur, tgt = _resolve_levels(rx, rubric.levels, current_level, target_level, errors)
+    tally = _tally(rx, px, rubric, ratings, errors)
+    if errors:
+        raise ScoringInputError(errors)
+
+    target = rubric.levels[tgt]
+    exp_cur, exp_tgt = rx.expected[cur], rx.expected[tgt]
+    gated = set(rx.gates[tgt])
+    weights, total = rx.weights, rx.total_weight
+    n_comp = len(weights)
+    observed: list[float | None] = []
+    progress: list[float] = []
+    steps: list[float] = []  # rating steps to the target bar (gap, unrounded)
+    met: list[bool] = []
+    competencies: list[dict[str, Any]] = []
+    coverage = 0.0
+    for c in range(n_comp):
+        obs, self_lead = _observed(tally, px, c)
+        ec, et = exp_cur[c], exp_tgt[c]
+        ok = obs is not None and obs >= et
+        prog = _progress(obs, ec, et)
+        gap = et - rubric.scale_min if obs is None else max(0.0, et - obs)
+        if obs is not None:
+            coverage += weights[c] * (1.0 if ok else (obs - rubric.scale_min)
+                                      / (et - rubric.scale_min))
+        observed.append(obs)
+        progress.append(prog)
+        steps.append(gap)
+        met.append(ok)
+        competencies.append({
+            "key": rx.keys[c], "weight": weights[c], "expected_current": ec,
+            "expected_target": et, "observed": None if obs is None else round(obs, 4),
+            "gap": round(gap, 4), "progress": round(prog, 4),
+            "contribution": round(100.0 * weights[c] / total * prog, 4),
+            "flags": _flags(obs is not None, ok, c in gated, tally.evidenced[c], self_lead,
+                            policy),
+        })
+
+    final = _round_score(_raw_score(weights, progress, total))
+    unmet = [c for c in rx.gates[tgt] if not met[c]]
+    band = _band(final, bool(unmet), policy)
+    path = [] if band == READY_NOW else _path_to_ready(rx, progress, steps, unmet, policy)
+    if band == READY_NOW:
+        reason = f"Already ready_now for {target}; no rating improvement is needed."
+    elif path is None:
+        reason = (f"No set of rating improvements reaches ready_now: even every competency at "
+                  f"the {target} bar falls short of the policy threshold {policy.ready_now}.")
+    else:
+        reason = None
+    gaps = sorted((c for c in range(n_comp) if steps[c] > 0),
+                  key=lambda c: (-steps[c], -weights[c], rx.keys[c]))[:3]
+    return {
+        "score": final,
+        "band": BANDS[band],
+        "coverage": _round_score(100.0 * coverage / total),
+        "current_level": rubric.levels[cur],
+        "target_level": target,
+        "confidence": _confidence(tally, px, policy, n_comp),
+        "competencies": competencies,
+        "gates": [{"competency": rx.keys[c], "met": met[c]} for c in rx.gates[tgt]],
+        "top_gaps": [
+            {"competency": rx.keys[c], "gap": round(steps[c], 4),
+             "recommendations": [dict(r) for r in rx.recommendations[c]]}
+            for c in gaps
+        ],
+        "path_to_ready": [
+            {"competency": rx.keys[c],
+             "from": None if observed[c] is None else round(observed[c], 4),
+             "to": exp_tgt[c]}
+            for c in sorted(path or (), key=lambda c: (steps[c], c))
+        ],
+        "path_to_ready_reason": reason,
+        "policy": {"name": policy.name, "version": policy.version},
+        "rubric": {"key": rubric.key, "version": rubric.version},
+        "inputs_digest": _digest(rx, px, rubric.levels[cur], target, ratings),
+    }
+
+
+# --------------------------------------------------------------------------- what-if
+
+
+def _rating_key(r: Rating) -> tuple[str, str, str | None]:
+    return (r.competency, r.rater_role, r.rater_id or None)
+
+
+def apply_changes(ratings: Sequence[Rating], changes: Sequence[Rating]) -> tuple[Rating, ...]:
+    """What-if: each change replaces the rating(s) with its (competency, rater_role, rater_id),
+    in place, or is appended. Several anonymous ratings with one key collapse into the change;
+    of several changes with one key the last wins."""
+    by_key = {_rating_key(c): c for c in changes}
+    out: list[Rating] = []
+    used: set[tuple[str, str, str | None]] = set()
+    for r in ratings:
+        k = _rating_key(r)
+        if k not in by_key:
+            out.append(r)
+        elif k not in used:
+            out.append(by_key[k])
+            used.add(k)
+    out.extend(c for k, c in by_key.items() if k not in used)
+    return tuple(out)
+
+
+def path_changes(report: Mapping[str, Any], ratings: Sequence[Rating]) -> list[Rating]:
+    """The rating changes that carry out report["path_to_ready"] for these ratings.
+
+    Every existing rater of a path competency is set to its `to` (evidence kept), so observed
+    becomes exactly `to`; an unrated competency gets a manager rating by rater "simulated".
+    apply_changes(ratings, path_changes(report, ratings)) then scores ready_now.
+    """
+    changes: list[Rating] = []
+    for step in report["path_to_ready"]:
+        comp, to = step["competency"], float(step["to"])
+        mine = {_rating_key(r): r for r in ratings if r.competency == comp}
+        if not mine:
+            changes.append(Rating(comp, "manager", "simulated", to))
+        changes.extend(replace(r, proficiency=to) for r in mine.values())
+    return changes
+
+
+# ---------------------------------------------------------------------------- cohort path
+
+
+@dataclass(frozen=True)
+class CohortScores:
+    """Scores of n assessments against one rubric; columns follow rubric.competencies."""
+
+    observed: np.ndarray  # (n, c) float, NaN where unrated
+    gap: np.ndarray  # (n, c)
+    progress: np.ndarray  # (n, c)
+    score: np.ndarray  # (n,) rounded to one decimal
+    band: np.ndarray  # (n,) int8 index into BANDS
+    gate_unmet: np.ndarray  # (n,) bool
+
+
+def _cohort_errors(
+    rubric: RubricSpec, n_levels: int, n_comp: int, n_roles: int, cur: np.ndarray,
+    tgt: np.ndarray, a: np.ndarray, comp: np.ndarray, role: np.ndarray, prof: np.ndarray,
+) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+
+    def check(name: str, bad: np.ndarray, message: str) -> None:
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            errors.append((name, f"{message} ({int(bad.sum())} values; first at index {first})"))
+
+    if cur.shape != tgt.shape or cur.ndim != 1:
+        return [("target_idx", "current_idx and target_idx must be 1-d and the same length")]
+    if not a.shape == comp.shape == role.shape == prof.shape or a.ndim != 1:
+        return [("r_assessment", "the rating arrays must be 1-d and the same length")]
+    check("current_idx", (cur < 0) | (cur >= n_levels), "level index out of range")
+    check("target_idx", (tgt <= cur) | (tgt >= n_levels), "must be a level above current_idx")
+    check("r_assessment", (a < 0) | (a >= len(cur)), "assessment index out of range")
+    check("r_competency", (comp < 0) | (comp >= n_comp), "competency index out of range")
+    check("r_role", (role < 0) | (role >= n_roles), "role index out of policy.role_weights")
+    check("r_proficiency", ~((prof >= rubric.scale_min) & (prof <= rubric.scale_max)),
+          f"must lie in {rubric.scale_min}..{rubric.scale_max}")
+    return errors
+
+
+def score_cohort(
+    rubric: RubricSpec,
+    current_idx: np.ndarray,
+    target_idx: np.ndarray,
+    r_assessment: np.ndarray,
+    r_competency: np.ndarray,
+    r_role: np.ndarray,
+    r_proficiency: np.ndarray,
+    policy: Policy = DEFAULT_POLICY,
+) -> CohortScores:
+    """Vectorised score/band for n assessments; ratings are flat arrays (assessment index,
+    competency index, role index in policy.role_weights order, proficiency). Equal to
+    score() for the same inputs (ratings in the same order), without reports."""
+    rx, px = _rubric_index(rubric), _policy_index(policy)
+    cur, tgt = np.asarray(current_idx, np.intp), np.asarray(target_idx, np.intp)
+    a, comp = np.asarray(r_assessment, np.intp), np.asarray(r_competency, np.intp)
+    role, prof = np.asarray(r_role, np.intp), np.asarray(r_proficiency, np.float64)
+    n, n_comp, n_roles = len(cur), len(rx.keys), len(px.weights)
+    errors = _cohort_errors(rubric, len(rx.levels), n_comp, n_roles, cur, tgt, a, comp, role,
+                            prof)
+    if errors:
+        raise ScoringInputError(errors)
+
+    # One cell per (assessment, competency, role): role means first, as in the single path.
+    cell = (a * n_comp + comp) * n_roles + role
+    size = n * n_comp * n_roles
+    sums = np.bincount(cell, weights=prof, minlength=size).reshape(n, n_comp, n_roles)
+    counts = np.bincount(cell, minlength=size).reshape(n, n_comp, n_roles)
+    num = np.zeros((n, n_comp))
+    den = np.zeros((n, n_comp))
+    for k, w in enumerate(px.weights):
+        present = counts[:, :, k] > 0
+        mean = np.divide(sums[:, :, k], counts[:, :, k], out=np.zeros((n, n_comp)),
+                         where=present)
+        num += np.where(present, w * mean, 0.0)
+        den += np.where(present, w, 0.0)
+    rated = den > 0
+    observed = _snap_array(np.divide(num, den, out=np.full((n, n_comp), np.nan), where=rated))
+
+    expected = np.asarray(rx.expected, np.float64)
+    exp_cur, exp_tgt = expected[cur], expected[tgt]
+    met = rated & (np.nan_to_num(observed, nan=-np.inf) >= exp_tgt)
+    span = exp_tgt - exp_cur
+    ramp = np.divide(observed - exp_cur, span, out=np.zeros((n, n_comp)), where=span > 0)
+    progress = np.where(span > 0, np.clip(ramp, 0.0, 1.0), met.astype(np.float64))
+    progress[~rated] = 0.0
+    gap = np.where(rated, np.maximum(0.0, exp_tgt - observed), exp_tgt - rubric.scale_min)
+
+    acc = np.zeros(n)
+    for j, w in enumerate(rx.weights):  # column by column: the single path's summation order
+        acc += w * progress[:, j]
+    final = _round_score_array(100.0 * acc / rx.total_weight)
+
+    gate_matrix = np.zeros((len(rx.levels), n_comp), dtype=bool)
+    for level, gated in enumerate(rx.gates):
+        gate_matrix[level, list(gated)] = True
+    gate_unmet = (gate_matrix[tgt] & ~met).any(axis=1)
+    band = np.select(
+        [final >= policy.ready_now, final >= policy.ready_soon, final >= policy.developing],
+        [READY_NOW, READY_SOON, DEVELOPING], NOT_YET,
+    ).astype(np.int8)
+    band = np.where(gate_unmet, np.maximum(band, DEVELOPING), band).astype(np.int8)
+    return CohortScores(observed, gap, progress, final, band, gate_unmet)

@@ -1,0 +1,116 @@
+"""Rubric tables: a rubric (stable key) has numbered versions; a version owns its scale,
+levels and competencies, and each competency its per-level expectations and recommendations.
+Drafts may be incomplete; publishing validates (``service.validate_for_publish``)."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
+
+from ..models import UTCDateTime, created_at_field, row_version_column
+
+DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
+
+
+def _parent(table: str) -> int:
+    return Field(sa_column=Column(Integer, ForeignKey(f"{table}.id", ondelete="CASCADE"),
+                                  nullable=False, index=True))
+
+
+class Rubric(SQLModel, table=True):
+    __tablename__ = "rubric"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    created_at: datetime = created_at_field()
+
+    versions: list["RubricVersion"] = Relationship(back_populates="rubric")
+
+
+_version_row_version = row_version_column()
+
+
+class RubricVersion(SQLModel, table=True):
+    __tablename__ = "rubric_version"
+    __table_args__ = (UniqueConstraint("rubric_id", "version"),)
+    __mapper_args__ = {"version_id_col": _version_row_version}
+
+    id: int | None = Field(default=None, primary_key=True)
+    rubric_id: int = _parent("rubric")
+    version: int
+    status: str = Field(default=DRAFT, max_length=16, index=True)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    policy: str = Field(default="progress", max_length=64)
+    scale_min: int
+    scale_max: int
+    scale_labels: dict[str, str] = Field(default_factory=dict,
+                                         sa_column=Column(JSON, nullable=False))
+    row_version: int | None = Field(default=None, sa_column=_version_row_version)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    rubric: Rubric = Relationship(back_populates="versions")
+    levels: list["RubricLevel"] = Relationship(
+        sa_relationship_kwargs={"order_by": "RubricLevel.position",
+                                "cascade": "all, delete-orphan", "lazy": "selectin"})
+    competencies: list["Competency"] = Relationship(
+        sa_relationship_kwargs={"order_by": "Competency.position",
+                                "cascade": "all, delete-orphan", "lazy": "selectin"})
+
+
+class RubricLevel(SQLModel, table=True):
+    __tablename__ = "rubric_level"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rubric_version_id: int = _parent("rubric_version")
+    position: int
+    key: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    order: int
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class Competency(SQLModel, table=True):
+    __tablename__ = "competency"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rubric_version_id: int = _parent("rubric_version")
+    position: int
+    key: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    weight: float = 1.0
+
+    expectations: list["Expectation"] = Relationship(
+        sa_relationship_kwargs={"order_by": "Expectation.position",
+                                "cascade": "all, delete-orphan", "lazy": "selectin"})
+    recommendations: list["Recommendation"] = Relationship(
+        sa_relationship_kwargs={"order_by": "Recommendation.position",
+                                "cascade": "all, delete-orphan", "lazy": "selectin"})
+
+
+class Expectation(SQLModel, table=True):
+    __tablename__ = "expectation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    competency_id: int = _parent("competency")
+    position: int
+    level: str = Field(max_length=64, description="Level key (drafts may name unknown levels)")
+    proficiency: int
+    descriptor: str = Field(default="", sa_column=Column(Text, nullable=False))
+    gate: bool = False
+    gate_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Recommendation(SQLModel, table=True):
+    __tablename__ = "recommendation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    competency_id: int = _parent("competency")
+    position: int
+    kind: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -1,0 +1,103 @@
+"""Rubric wire shapes. ``RubricCreate`` is also the import/export document.
+
+Shapes and types are checked here (422 on any request); the cross-field rules (unique keys,
+complete and non-decreasing expectations...) are checked when a version is published or
+imported, so a draft can be built up in steps."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Status = Literal["draft", "published", "retired"]
+RecommendationKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,63}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Scale(Strict):
+    min: int = Field(ge=0, le=100)
+    max: int = Field(ge=0, le=100)
+    labels: dict[str, Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=dict, description="Label per scale point, keyed by the number as text")
+
+
+class Level(Strict):
+    key: Key
+    name: Name
+    order: int = Field(ge=0, le=1000)
+    summary: Text = ""
+
+
+class ExpectationDoc(Strict):
+    level: Key
+    proficiency: int = Field(ge=0, le=100)
+    descriptor: Text = ""
+    gate: bool = Field(False, description="Must be met to reach this level")
+    gate_reason: Text | None = None
+
+
+class RecommendationDoc(Strict):
+    kind: RecommendationKind = Field(description="e.g. tour_of_duty, mentoring, thought_leadership")
+    title: Name
+    detail: Text = ""
+
+
+class CompetencyDoc(Strict):
+    key: Key
+    name: Name
+    description: Text = ""
+    weight: float = Field(1.0, allow_inf_nan=False)
+    expectations: list[ExpectationDoc] = Field(default_factory=list, max_length=100)
+    recommendations: list[RecommendationDoc] = Field(default_factory=list, max_length=50)
+
+
+class RubricContent(Strict):
+    name: Name
+    description: Text = ""
+    policy: Key = Field("progress", description="Readiness policy this rubric is scored with")
+    scale: Scale
+    levels: list[Level] = Field(default_factory=list, max_length=50)
+    competencies: list[CompetencyDoc] = Field(default_factory=list, max_length=100)
+
+
+class RubricCreate(RubricContent):
+    """A rubric document: what create and import take and what export gives."""
+
+    key: Key
+
+
+class RubricUpdate(RubricContent):
+    """Full replacement of a draft's content."""
+
+
+class RubricVersionRead(RubricCreate):
+    version: int
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+    retired_at: datetime | None = None
+
+
+class VersionSummary(BaseModel):
+    version: int
+    status: Status
+    name: str
+    created_at: datetime
+    published_at: datetime | None = None
+    retired_at: datetime | None = None
+
+
+class RubricSummary(BaseModel):
+    key: str
+    name: str = Field(description="Name of the latest version")
+    description: str
+    latest_version: int
+    published_version: int | None = Field(description="Latest published version, if any")
+    draft_version: int | None = Field(description="The open draft, if any")

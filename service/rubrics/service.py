@@ -1,0 +1,405 @@
+"""Rubric logic: lifecycle (draft -> published -> retired), publish validation, import/export,
+and the default content. Routes call these functions; they never touch the session."""
+
+import csv
+import io
+import itertools
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..http import encode_cursor, etag
+from ..models import utcnow
+from ..problems import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    UnsupportedMediaType,
+    field_path,
+)
+from .models import (
+    DRAFT,
+    PUBLISHED,
+    RETIRED,
+    Competency,
+    Expectation,
+    Recommendation,
+    Rubric,
+    RubricLevel,
+    RubricVersion,
+)
+from .schemas import (
+    CompetencyDoc,
+    ExpectationDoc,
+    Level,
+    RecommendationDoc,
+    RubricContent,
+    RubricCreate,
+    RubricSummary,
+    RubricVersionRead,
+    Scale,
+    VersionSummary,
+)
+
+CONTENT_DIR = Path(__file__).parent / "content"
+EXPORT_FORMATS = {"json": "application/json", "yaml": "application/yaml", "csv": "text/csv"}
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def _rubric(session: Session, key: str) -> Rubric:
+    rubric = session.exec(select(Rubric).where(Rubric.key == key)).first()
+    if rubric is None:
+        raise NotFound(f"No rubric with key '{key}'.")
+    return rubric
+
+
+def get_version(session: Session, key: str, version: int) -> RubricVersion:
+    found = session.exec(
+        select(RubricVersion).join(Rubric)
+        .where(Rubric.key == key, RubricVersion.version == version)
+    ).first()
+    if found is None:
+        _rubric(session, key)  # 404 names the rubric when the whole rubric is unknown
+        raise NotFound(f"Rubric '{key}' has no version {version}.")
+    return found
+
+
+def get_latest_published(session: Session, key: str) -> RubricVersion:
+    found = session.exec(
+        select(RubricVersion).join(Rubric)
+        .where(Rubric.key == key, RubricVersion.status == PUBLISHED)
+        .order_by(RubricVersion.version.desc()).limit(1)
+    ).first()
+    if found is None:
+        _rubric(session, key)
+        raise NotFound(f"Rubric '{key}' has no published version.")
+    return found
+
+
+def version_etag(version: RubricVersion) -> str:
+    return etag(version.version, version.row_version)
+
+
+def to_content(version: RubricVersion, key: str) -> RubricCreate:
+    return RubricCreate(
+        key=key, name=version.name, description=version.description, policy=version.policy,
+        scale=Scale(min=version.scale_min, max=version.scale_max, labels=version.scale_labels),
+        levels=[Level(key=lv.key, name=lv.name, order=lv.order, summary=lv.summary)
+                for lv in version.levels],
+        competencies=[
+            CompetencyDoc(
+                key=c.key, name=c.name, description=c.description, weight=c.weight,
+                expectations=[ExpectationDoc(level=e.level, proficiency=e.proficiency,
+                                             descriptor=e.descriptor, gate=e.gate,
+                                             gate_reason=e.gate_reason)
+                              for e in c.expectations],
+                recommendations=[RecommendationDoc(kind=r.kind, title=r.title, detail=r.detail)
+                                 for r in c.recommendations],
+            )
+            for c in version.competencies
+        ],
+    )
+
+
+def to_read(version: RubricVersion) -> RubricVersionRead:
+    return RubricVersionRead(
+        **to_content(version, version.rubric.key).model_dump(),
+        version=version.version, status=version.status, created_at=version.created_at,
+        updated_at=version.updated_at, published_at=version.published_at,
+        retired_at=version.retired_at,
+    )
+
+
+def list_rubrics(session: Session, *, status: str | None, limit: int, after: list | None
+                 ) -> tuple[list[RubricSummary], str | None]:
+    query = select(Rubric).order_by(Rubric.key).limit(limit + 1)
+    if after:
+        query = query.where(Rubric.key > str(after[0]))
+    if status:
+        query = query.where(Rubric.id.in_(
+            select(RubricVersion.rubric_id).where(RubricVersion.status == status)))
+    rubrics = list(session.exec(query))
+    page, more = rubrics[:limit], len(rubrics) > limit
+    summaries = _summaries(session, [r.id for r in page])
+    data = [summaries[r.id] for r in page]
+    return data, (encode_cursor([page[-1].key]) if more and page else None)
+
+
+def _summaries(session: Session, rubric_ids: list[int]) -> dict[int, RubricSummary]:
+    """One query for all versions of a page of rubrics (no per-rubric round trips)."""
+    rows = session.exec(
+        select(RubricVersion.rubric_id, Rubric.key, RubricVersion.version, RubricVersion.status,
+               RubricVersion.name, RubricVersion.description)
+        .join(Rubric).where(RubricVersion.rubric_id.in_(rubric_ids))
+        .order_by(RubricVersion.rubric_id, RubricVersion.version)
+    ).all()
+    out: dict[int, RubricSummary] = {}
+    for rubric_id, key, number, status, name, description in rows:
+        previous = out.get(rubric_id)
+        out[rubric_id] = RubricSummary(
+            key=key, name=name, description=description, latest_version=number,
+            published_version=number if status == PUBLISHED else (
+                previous.published_version if previous else None),
+            draft_version=number if status == DRAFT else (
+                previous.draft_version if previous else None),
+        )
+    return out
+
+
+def list_versions(session: Session, key: str) -> list[VersionSummary]:
+    rubric = _rubric(session, key)
+    versions = session.exec(
+        select(RubricVersion).where(RubricVersion.rubric_id == rubric.id)
+        .order_by(RubricVersion.version)
+    )
+    return [VersionSummary.model_validate(v, from_attributes=True) for v in versions]
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def _fill(version: RubricVersion, content: RubricContent) -> None:
+    """(Re)write a version's content; child rows are replaced wholesale."""
+    version.name, version.description = content.name, content.description
+    version.policy = content.policy
+    version.scale_min, version.scale_max = content.scale.min, content.scale.max
+    version.scale_labels = dict(content.scale.labels)
+    version.levels = [
+        RubricLevel(position=i, key=lv.key, name=lv.name, order=lv.order, summary=lv.summary)
+        for i, lv in enumerate(content.levels)
+    ]
+    version.competencies = [
+        Competency(
+            position=i, key=c.key, name=c.name, description=c.description, weight=c.weight,
+            expectations=[Expectation(position=j, **e.model_dump())
+                          for j, e in enumerate(c.expectations)],
+            recommendations=[Recommendation(position=j, **r.model_dump())
+                             for j, r in enumerate(c.recommendations)],
+        )
+        for i, c in enumerate(content.competencies)
+    ]
+    version.updated_at = utcnow()
+
+
+def create_rubric(session: Session, data: RubricCreate) -> RubricVersion:
+    if session.exec(select(Rubric.id).where(Rubric.key == data.key)).first() is not None:
+        raise Conflict(f"A rubric with key '{data.key}' exists; start a new version instead.")
+    rubric = Rubric(key=data.key)
+    version = RubricVersion(rubric=rubric, version=1, status=DRAFT, name=data.name,
+                            scale_min=data.scale.min, scale_max=data.scale.max)
+    _fill(version, data)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def new_draft(session: Session, key: str, content: RubricContent | None = None) -> RubricVersion:
+    """Start the next version, from ``content`` or else as a copy of the latest version."""
+    rubric = _rubric(session, key)
+    latest = session.exec(
+        select(RubricVersion).where(RubricVersion.rubric_id == rubric.id)
+        .order_by(RubricVersion.version.desc()).limit(1)
+    ).one()
+    if latest.status == DRAFT:
+        raise Conflict(f"Rubric '{key}' already has an open draft (version {latest.version}).",
+                       draft_version=latest.version)
+    content = content or to_content(latest, key)
+    version = RubricVersion(rubric_id=rubric.id, version=latest.version + 1, status=DRAFT,
+                            name=content.name, scale_min=content.scale.min,
+                            scale_max=content.scale.max)
+    _fill(version, content)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _require_draft(version: RubricVersion, action: str) -> None:
+    if version.status != DRAFT:
+        raise Conflict(f"Version {version.version} is {version.status}; only a draft can be "
+                       f"{action}. Start a new version instead.", status=version.status)
+
+
+def update_draft(session: Session, version: RubricVersion, content: RubricContent
+                 ) -> RubricVersion:
+    _require_draft(version, "changed")
+    _fill(version, content)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def publish(session: Session, version: RubricVersion) -> RubricVersion:
+    _require_draft(version, "published")
+    errors = validate_for_publish(to_content(version, version.rubric.key))
+    if errors:
+        raise InvalidInput(f"Version {version.version} cannot be published: "
+                           f"{len(errors)} problem(s).", errors)
+    version.status, version.published_at = PUBLISHED, utcnow()
+    version.updated_at = version.published_at
+    session.add(version)
+    session.flush()
+    return version
+
+
+def retire(session: Session, version: RubricVersion) -> RubricVersion:
+    if version.status != PUBLISHED:
+        raise Conflict(f"Version {version.version} is {version.status}; only a published "
+                       "version can be retired.", status=version.status)
+    version.status, version.retired_at = RETIRED, utcnow()
+    version.updated_at = version.retired_at
+    session.add(version)
+    session.flush()
+    return version
+
+
+# --- validation ------------------------------------------------------------------------------
+
+def _duplicates(keys: Iterable[str]) -> set[str]:
+    seen: set[str] = set()
+    return {k for k in keys if k in seen or seen.add(k)}
+
+
+def validate_for_publish(content: RubricContent) -> list[FieldError]:
+    """Every rule a published version must satisfy; returns all violations at once."""
+    errors: list[FieldError] = []
+
+    def err(field: str, message: str) -> None:
+        errors.append(FieldError(field=field, message=message))
+
+    lo, hi = content.scale.min, content.scale.max
+    if lo >= hi:
+        err("scale.max", f"must be greater than scale.min ({lo})")
+    if not content.levels:
+        err("levels", "at least one level is required")
+    if not content.competencies:
+        err("competencies", "at least one competency is required")
+
+    dup_levels = _duplicates(lv.key for lv in content.levels)
+    for i, lv in enumerate(content.levels):
+        if lv.key in dup_levels:
+            err(f"levels[{i}].key", f"duplicate level key '{lv.key}'")
+        if i and lv.order <= content.levels[i - 1].order:
+            err(f"levels[{i}].order", "levels must be listed in strictly increasing order")
+
+    rank = {lv.key: i for i, lv in enumerate(content.levels)}
+    dup_comps = _duplicates(c.key for c in content.competencies)
+    for i, comp in enumerate(content.competencies):
+        where = f"competencies[{i}]"
+        if comp.key in dup_comps:
+            err(f"{where}.key", f"duplicate competency key '{comp.key}'")
+        if comp.weight <= 0:
+            err(f"{where}.weight", "must be greater than 0")
+        by_level: dict[str, int] = {}
+        for j, exp in enumerate(comp.expectations):
+            at = f"{where}.expectations[{j}]"
+            if exp.level not in rank:
+                err(f"{at}.level", f"unknown level '{exp.level}'")
+            elif exp.level in by_level:
+                err(f"{at}.level", f"second expectation for level '{exp.level}'")
+            else:
+                by_level[exp.level] = exp.proficiency
+            if not lo <= exp.proficiency <= hi:
+                err(f"{at}.proficiency", f"must be within the scale {lo}..{hi}")
+        for lv in content.levels:
+            if lv.key not in by_level and lv.key not in dup_levels:
+                err(f"{where}.expectations", f"no expectation for level '{lv.key}'")
+        ordered = sorted(by_level.items(), key=lambda kv: rank[kv[0]])
+        for (low_key, low), (high_key, high) in itertools.pairwise(ordered):
+            if high < low:
+                j = next(j for j, e in enumerate(comp.expectations) if e.level == high_key)
+                err(f"{where}.expectations[{j}].proficiency",
+                    f"{high} at '{high_key}' is below {low} at the lower level '{low_key}'")
+    return errors
+
+
+# --- import / export -------------------------------------------------------------------------
+
+def export(version: RubricVersion, fmt: str) -> tuple[str, str]:
+    """(body, media type) of a version as JSON, YAML (both re-importable) or a CSV matrix."""
+    doc = to_content(version, version.rubric.key)
+    if fmt == "json":
+        return doc.model_dump_json(indent=2), EXPORT_FORMATS[fmt]
+    if fmt == "yaml":
+        return (yaml.safe_dump(doc.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
+                EXPORT_FORMATS[fmt])
+    if fmt == "csv":
+        return _matrix_csv(doc), EXPORT_FORMATS[fmt]
+    raise InvalidInput.field("query.format", f"must be one of {', '.join(EXPORT_FORMATS)}")
+
+
+def _matrix_csv(doc: RubricCreate) -> str:
+    """Competencies x levels: expected proficiency per cell; gates listed per competency."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    levels = [lv.key for lv in doc.levels]
+    writer.writerow(["competency", "name", "weight", *levels, "gates"])
+    for comp in doc.competencies:
+        by_level = {e.level: e for e in comp.expectations}
+        writer.writerow([
+            comp.key, comp.name, comp.weight,
+            *[by_level[lv].proficiency if lv in by_level else "" for lv in levels],
+            " ".join(e.level for e in comp.expectations if e.gate),
+        ])
+    return out.getvalue()
+
+
+def parse_document(raw: bytes, media_type: str) -> RubricCreate:
+    """Parse and validate an import document (JSON or YAML) against every publish rule."""
+    media_type = media_type.split(";")[0].strip().lower()
+    try:
+        if media_type == "application/json":
+            data: Any = json.loads(raw)
+        elif media_type in {"application/yaml", "application/x-yaml", "text/yaml"}:
+            data = yaml.safe_load(raw)
+        else:
+            raise UnsupportedMediaType(
+                "Send the rubric as application/json or application/yaml.")
+    except (ValueError, yaml.YAMLError) as exc:
+        raise InvalidInput.field("body", f"not valid {media_type}: {exc}") from exc
+    try:
+        doc = RubricCreate.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput("The rubric document has invalid fields.", [
+            FieldError(field=field_path(e["loc"]), message=e["msg"]) for e in exc.errors()
+        ]) from exc
+    if errors := validate_for_publish(doc):
+        raise InvalidInput("The rubric document breaks publish rules.", errors)
+    return doc
+
+
+def import_document(session: Session, doc: RubricCreate, *, publish_now: bool) -> RubricVersion:
+    """A new rubric (version 1) or the next draft version of an existing one."""
+    exists = session.exec(select(Rubric.id).where(Rubric.key == doc.key)).first() is not None
+    content = RubricContent.model_validate(doc.model_dump(exclude={"key"}))
+    version = new_draft(session, doc.key, content) if exists else create_rubric(session, doc)
+    return publish(session, version) if publish_now else version
+
+
+# --- default content -------------------------------------------------------------------------
+
+def load_defaults(session: Session) -> list[str]:
+    """Publish each shipped rubric unless an identical published version exists (idempotent)."""
+    messages = []
+    for path in sorted(CONTENT_DIR.glob("*.yaml")):
+        doc = parse_document(path.read_bytes(), "application/yaml")
+        published = session.exec(
+            select(RubricVersion).join(Rubric)
+            .where(Rubric.key == doc.key, RubricVersion.status == PUBLISHED)
+        ).all()
+        if any(to_content(v, doc.key) == doc for v in published):
+            messages.append(f"rubric {doc.key}: up to date")
+            continue
+        version = import_document(session, doc, publish_now=True)
+        messages.append(f"rubric {doc.key}: published version {version.version}")
+    return messages
+
+
+def count_rubrics(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Rubric)).one()
