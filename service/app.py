@@ -34,6 +34,17 @@ def check_migrated(engine) -> None:
             current=current or "no revision", head=head))
 
 
+def _document_problems(app: FastAPI) -> None:
+    default_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.add_schemas(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine_for(settings)
@@ -60,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+    _document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        exempt_prefixes=("/v1/bulk/",))
     return app

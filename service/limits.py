@@ -19,36 +19,39 @@ class BodySizeLimit:
             await self._reject(scope, send)
             return
 
-        seen = 0
-        started = False
+        seen, too_large, started = 0, False, False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    # End the stream for the app; whatever it answers is replaced by the 413.
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if too_large:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._reject(scope, send)
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
+            await self._reject(scope, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
         error = PayloadTooLarge(f"The request body exceeds the limit of {self.max_bytes} bytes.")
         await problem_response(error, scope["path"])(scope, _empty_receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _empty_receive() -> Message:

@@ -63,7 +63,8 @@ class ProblemError(Exception):
             "instance": instance,
             "code": self.code,
         }
-        body.update(self.extra)
+        # Extra members add context (e.g. current_status); they never replace the standard ones.
+        body.update({k: v for k, v in self.extra.items() if k not in body})
         return body
 
 
@@ -227,12 +228,20 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries declaring problem+json for the given statuses."""
     return {
         s: {
-            "model": Problem,
             "description": _DESCRIPTIONS[s],
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for s in statuses
     }
+
+
+def add_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Put ``Problem`` (referenced by every problem response) into the OpenAPI components."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(schema.pop("$defs", {}))
+    schemas["Problem"] = schema
+    return openapi
 
 
 # Declared on every /v1 route: the statuses any authenticated route can answer.

@@ -223,7 +223,7 @@ def new_draft(session: Session, key: str, content: RubricContent | None = None) 
 def _require_draft(version: RubricVersion, action: str) -> None:
     if version.status != DRAFT:
         raise Conflict(f"Version {version.version} is {version.status}; only a draft can be "
-                       f"{action}. Start a new version instead.", status=version.status)
+                       f"{action}. Start a new version instead.", current_status=version.status)
 
 
 def update_draft(session: Session, version: RubricVersion, content: RubricContent
@@ -251,7 +251,7 @@ def publish(session: Session, version: RubricVersion) -> RubricVersion:
 def retire(session: Session, version: RubricVersion) -> RubricVersion:
     if version.status != PUBLISHED:
         raise Conflict(f"Version {version.version} is {version.status}; only a published "
-                       "version can be retired.", status=version.status)
+                       "version can be retired.", current_status=version.status)
     version.status, version.retired_at = RETIRED, utcnow()
     version.updated_at = version.retired_at
     session.add(version)
@@ -261,9 +261,10 @@ def retire(session: Session, version: RubricVersion) -> RubricVersion:
 
 # --- validation ------------------------------------------------------------------------------
 
-def _duplicates(keys: Iterable[str]) -> set[str]:
+def _repeats(keys: Iterable[str]) -> list[bool]:
+    """For each key, whether it already appeared earlier in the list."""
     seen: set[str] = set()
-    return {k for k in keys if k in seen or seen.add(k)}
+    return [k in seen or seen.add(k) is not None for k in keys]
 
 
 def validate_for_publish(content: RubricContent) -> list[FieldError]:
@@ -281,18 +282,18 @@ def validate_for_publish(content: RubricContent) -> list[FieldError]:
     if not content.competencies:
         err("competencies", "at least one competency is required")
 
-    dup_levels = _duplicates(lv.key for lv in content.levels)
-    for i, lv in enumerate(content.levels):
-        if lv.key in dup_levels:
+    for i, (lv, repeated) in enumerate(zip(content.levels, _repeats(
+            lv.key for lv in content.levels), strict=True)):
+        if repeated:
             err(f"levels[{i}].key", f"duplicate level key '{lv.key}'")
         if i and lv.order <= content.levels[i - 1].order:
             err(f"levels[{i}].order", "levels must be listed in strictly increasing order")
 
     rank = {lv.key: i for i, lv in enumerate(content.levels)}
-    dup_comps = _duplicates(c.key for c in content.competencies)
+    comp_repeats = _repeats(c.key for c in content.competencies)
     for i, comp in enumerate(content.competencies):
         where = f"competencies[{i}]"
-        if comp.key in dup_comps:
+        if comp_repeats[i]:
             err(f"{where}.key", f"duplicate competency key '{comp.key}'")
         if comp.weight <= 0:
             err(f"{where}.weight", "must be greater than 0")
@@ -307,9 +308,9 @@ def validate_for_publish(content: RubricContent) -> list[FieldError]:
                 by_level[exp.level] = exp.proficiency
             if not lo <= exp.proficiency <= hi:
                 err(f"{at}.proficiency", f"must be within the scale {lo}..{hi}")
-        for lv in content.levels:
-            if lv.key not in by_level and lv.key not in dup_levels:
-                err(f"{where}.expectations", f"no expectation for level '{lv.key}'")
+        for lv_key in rank:
+            if lv_key not in by_level:
+                err(f"{where}.expectations", f"no expectation for level '{lv_key}'")
         ordered = sorted(by_level.items(), key=lambda kv: rank[kv[0]])
         for (low_key, low), (high_key, high) in itertools.pairwise(ordered):
             if high < low:

@@ -1,0 +1,28 @@
+"""The app's operations as data (from its OpenAPI document), so route-wide tests cover every
+operation, including ones added later."""
+
+PUBLIC_PATHS = {"/livez", "/healthz", "/readyz"}
+PLACEHOLDER = {"integer": "1", "string": "00000000-0000-0000-0000-000000000000"}
+
+
+def operations(app) -> list[tuple[str, str, dict]]:
+    """(METHOD, concrete path, operation) for every documented operation."""
+    ops = []
+    for path, item in app.openapi()["paths"].items():
+        for method, op in item.items():
+            concrete = path
+            for param in op.get("parameters", []):
+                if param["in"] == "path":
+                    kind = param.get("schema", {}).get("type", "string")
+                    concrete = concrete.replace("{" + param["name"] + "}", PLACEHOLDER[kind])
+            ops.append((method.upper(), concrete, op))
+    return ops
+
+
+def required_scopes(op: dict) -> set[str]:
+    return {scope for requirement in op.get("security", []) for scopes in requirement.values()
+            for scope in scopes}
+
+
+def protected_operations(app) -> list[tuple[str, str, dict]]:
+    return [(m, p, op) for m, p, op in operations(app) if p not in PUBLIC_PATHS]
