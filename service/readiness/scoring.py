@@ -15,8 +15,9 @@ Model (DESIGN.md "Readiness scoring"):
   to bring to the target bar for ready_now.
 - observed is monotone in every rating and everything downstream is monotone in observed,
   so raising a rating never lowers score or band (flags never feed back into either).
-- score_cohort() computes the same numbers for many assessments with NumPy, using the same
-  float operations in the same order (plus snapping, below), so both paths agree exactly.
+- score_cohort() computes observed, progress, score and band for many assessments with
+  NumPy by the same formulas; observed values and the score are snapped (see "numerics")
+  so that summing in another order cannot tip a result, and both paths agree exactly.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -159,7 +160,6 @@ class Policy:
         return cls(**kwargs)
 
 
-DEFAULT_POLICY = Policy()
 _CONFIDENCE_FACTORS = ("manager", "raters", "agreement", "evidence")
 
 
@@ -191,9 +191,13 @@ def _policy_errors(p: Policy) -> list[tuple[str, str]]:
     check("confidence_full_raters", isinstance(p.confidence_full_raters, int)
           and p.confidence_full_raters >= 1, "must be an integer >= 1")
     check("confidence_max_spread", positive(p.confidence_max_spread), "must be positive")
-    check("confidence_high", 0 < p.confidence_medium <= p.confidence_high <= 1,
+    check("confidence_high", positive(p.confidence_medium) and positive(p.confidence_high)
+          and p.confidence_medium <= p.confidence_high <= 1,
           "must satisfy 0 < confidence_medium <= confidence_high <= 1")
     return errors
+
+
+DEFAULT_POLICY = Policy()
 
 
 # ------------------------------------------------------------------------------ numerics
@@ -209,6 +213,11 @@ def _snap(x: float) -> float:
 
 def _round_score(raw: float) -> float:
     return math.floor(round(raw * 1e6) / 1e5 + 0.5) / 10
+
+
+def _round4(x: float) -> float:
+    # Report decimals, half-up like the score; round(x, 4) is ~6x slower and half-to-even.
+    return math.floor(x * 1e4 + 0.5) / 1e4
 
 
 def _snap_array(x: np.ndarray) -> np.ndarray:
@@ -246,9 +255,9 @@ def _band(score: float, gate_unmet: bool, policy: Policy) -> int:
     return max(band, DEVELOPING) if gate_unmet else band
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           allow_nan=False)
+_dumps = _ENCODER.encode  # one encoder: json.dumps with options builds a new one per call
 
 
 def canonical_json(report: Mapping[str, Any]) -> bytes:
@@ -354,18 +363,71 @@ def _policy_index(policy: Policy) -> _PolicyIndex:
 # ------------------------------------------------------------------------ single report
 
 
-@dataclass(slots=True)
-class _Tally:
-    """Per-competency sums of one assessment's ratings, built in a single pass."""
+@functools.lru_cache(maxsize=64)
+def _cells(rubric: RubricSpec, policy: Policy) -> dict[tuple[str, str], int]:
+    """(competency, role) -> cell number: competency index * number of roles + role index."""
+    rx, px = _rubric_index(rubric), _policy_index(policy)
+    n_roles = len(px.weights)
+    return {(ck, rk): c * n_roles + k for ck, c in rx.comps.items() for rk, k in px.roles.items()}
 
-    sums: list[float]  # [competency * n_roles + role]
-    counts: list[int]
-    low: list[float]  # lowest / highest single rating per competency (rater spread)
-    high: list[float]
-    evidenced: list[bool]
-    raters: set[tuple[str, str | None]] = field(default_factory=set)
-    n_ratings: int = 0
-    n_evidence: int = 0
+
+@dataclass(slots=True)
+class _Columns:
+    """One assessment's ratings as columns: each later step is then a C-speed pass."""
+
+    cell: list[int | None]  # None: unknown competency or role (caught by validation)
+    proficiency: list[float]
+    rater: list[str]  # "" when anonymous
+    evidence: list[str]  # "" when none
+
+    @classmethod
+    def of(cls, ratings: Sequence[Rating], cells: Mapping[tuple[str, str], int]) -> _Columns:
+        return cls(
+            cell=[cells.get((r.competency, r.rater_role)) for r in ratings],
+            proficiency=[r.proficiency for r in ratings],
+            rater=[r.rater_id or "" for r in ratings],
+            evidence=[r.evidence or "" for r in ratings],
+        )
+
+    def looks_valid(self, lo: float, hi: float) -> bool:
+        """Quick check of the usual case; _rating_errors explains any failure in detail."""
+        if None in self.cell:
+            return False
+        keyed = [k for k in zip(self.cell, self.rater, strict=True) if k[1]]
+        if len(set(keyed)) != len(keyed):  # a named rater twice on one competency and role
+            return False
+        if not self.proficiency:
+            return True
+        try:
+            total = sum(self.proficiency)
+            return total == total and lo <= min(self.proficiency) and max(self.proficiency) <= hi
+        except TypeError:  # a proficiency that is not a number (NaN fails total == total)
+            return False
+
+
+def _rating_errors(
+    rx: _RubricIndex, px: _PolicyIndex, rubric: RubricSpec, ratings: Sequence[Rating]
+) -> list[tuple[str, str]]:
+    """Every problem with the ratings, each with its field path (the slow, thorough path)."""
+    errors: list[tuple[str, str]] = []
+    lo, hi = rubric.scale_min, rubric.scale_max
+    seen: set[tuple[str, str, str]] = set()
+    for i, r in enumerate(ratings):
+        if r.competency not in rx.comps:
+            errors.append((f"ratings[{i}].competency", f"unknown competency {r.competency!r}"))
+        if r.rater_role not in px.roles:
+            errors.append((f"ratings[{i}].rater_role",
+                           f"unknown rater_role {r.rater_role!r}; roles: {', '.join(px.roles)}"))
+        p = r.proficiency
+        if not (isinstance(p, int | float) and not isinstance(p, bool) and lo <= p <= hi):
+            errors.append((f"ratings[{i}].proficiency", f"must be a number in {lo}..{hi}"))
+        if r.rater_id:
+            key = (r.competency, r.rater_role, r.rater_id)
+            if key in seen:
+                errors.append((f"ratings[{i}].rater_id",
+                               "this rater already rated this competency in this role"))
+            seen.add(key)
+    return errors
 
 
 def _resolve_levels(
@@ -388,75 +450,45 @@ def _resolve_levels(
     return cur, tgt
 
 
-def _tally(
-    rx: _RubricIndex, px: _PolicyIndex, rubric: RubricSpec, ratings: Sequence[Rating],
-    errors: list[tuple[str, str]],
-) -> _Tally:
-    n_comp, n_roles = len(rx.keys), len(px.weights)
-    t = _Tally([0.0] * (n_comp * n_roles), [0] * (n_comp * n_roles), [math.inf] * n_comp,
-               [-math.inf] * n_comp, [False] * n_comp)
-    lo, hi = rubric.scale_min, rubric.scale_max
-    seen: set[tuple[int, int, str]] = set()
-    for i, r in enumerate(ratings):
-        c = rx.comps.get(r.competency, -1)
-        role = px.roles.get(r.rater_role, -1)
-        p = r.proficiency
-        try:
-            in_scale = lo <= p <= hi and not isinstance(p, bool)  # NaN fails the comparison
-        except TypeError:
-            in_scale = False
-        if c < 0:
-            errors.append((f"ratings[{i}].competency", f"unknown competency {r.competency!r}"))
-        if role < 0:
-            errors.append((f"ratings[{i}].rater_role",
-                           f"unknown rater_role {r.rater_role!r}; roles: {', '.join(px.roles)}"))
-        if not in_scale:
-            errors.append((f"ratings[{i}].proficiency", f"must be a number in {lo}..{hi}"))
-        rater = r.rater_id or None
-        if rater is not None and c >= 0 and role >= 0:
-            if (c, role, rater) in seen:
-                errors.append((f"ratings[{i}].rater_id",
-                               "this rater already rated this competency in this role"))
-            seen.add((c, role, rater))
-        if c < 0 or role < 0 or not in_scale:
-            continue
-        p = float(p)
-        cell = c * n_roles + role
-        t.sums[cell] += p
-        t.counts[cell] += 1
-        t.low[c] = min(t.low[c], p)
-        t.high[c] = max(t.high[c], p)
-        t.raters.add((r.rater_role, rater))
-        t.n_ratings += 1
-        if r.evidence and not r.evidence.isspace():
-            t.evidenced[c] = True
-            t.n_evidence += 1
-    return t
+@dataclass(slots=True)
+class _Observed:
+    value: list[float | None]  # role-weighted mean per competency; None when unrated
+    self_lead: list[float | None]  # self mean minus the other roles' weighted mean
+    spread: list[float]  # highest - lowest rating, for competencies rated twice or more
+    managed: int  # competencies with a manager rating
 
 
-def _observed(t: _Tally, px: _PolicyIndex, c: int) -> tuple[float | None, float | None]:
-    """(role-weighted mean of all roles, self mean minus others' role-weighted mean)."""
-    n_roles = len(px.weights)
-    num = den = other_num = other_den = 0.0
-    self_mean = None
-    for k in range(n_roles):
-        n = t.counts[c * n_roles + k]
-        if n:
-            w = px.weights[k]
-            mean = t.sums[c * n_roles + k] / n
-            num += w * mean
-            den += w
-            if k == px.self_idx:
-                self_mean = mean
-            else:
-                other_num += w * mean
-                other_den += w
-    if not den:
-        return None, None
-    self_lead = None
-    if self_mean is not None and other_den:
-        self_lead = _snap(self_mean - other_num / other_den)
-    return _snap(num / den), self_lead
+def _observe(cols: _Columns, px: _PolicyIndex, n_comp: int) -> _Observed:
+    groups: dict[int, list[float]] = {}
+    for cell, p in zip(cols.cell, cols.proficiency, strict=True):
+        groups.setdefault(cell, []).append(p)
+    n_roles, weights = len(px.weights), px.weights
+    num, den = [0.0] * n_comp, [0.0] * n_comp
+    other_num, other_den = [0.0] * n_comp, [0.0] * n_comp
+    self_mean: list[float | None] = [None] * n_comp
+    values: list[list[float]] = [[] for _ in range(n_comp)]
+    managed = 0
+    for cell in sorted(groups):  # roles in policy order, whatever the order of the ratings
+        vals = groups[cell]
+        c, k = divmod(cell, n_roles)
+        w, mean = weights[k], sum(vals) / len(vals)
+        num[c] += w * mean
+        den[c] += w
+        if k == px.self_idx:
+            self_mean[c] = mean
+        else:
+            other_num[c] += w * mean
+            other_den[c] += w
+        managed += k == px.manager_idx
+        values[c] += vals
+    lead = [None if s is None or not d else _snap(s - n / d)
+            for s, n, d in zip(self_mean, other_num, other_den, strict=True)]
+    return _Observed(
+        value=[_snap(n / d) if d else None for n, d in zip(num, den, strict=True)],
+        self_lead=lead,
+        spread=[max(v) - min(v) for v in values if len(v) > 1],
+        managed=managed,
+    )
 
 
 def _flags(
@@ -477,7 +509,7 @@ def _flags(
 
 
 def _confidence(
-    t: _Tally, px: _PolicyIndex, policy: Policy, n_comp: int
+    obs: _Observed, ratings: Sequence[Rating], n_evidence: int, px: _PolicyIndex, policy: Policy
 ) -> dict[str, Any]:
     """How far the ratings can be trusted; never changes score or band.
 
@@ -494,40 +526,36 @@ def _confidence(
     at most medium without any manager rating. Nothing rated: value 0, low.
     More raters, a manager, closer agreement and more evidence each raise the value.
     """
-    n_roles = len(px.weights)
-    rated = [c for c in range(n_comp) if t.low[c] <= t.high[c]]
-    if not rated:
+    n_rated = sum(v is not None for v in obs.value)
+    if not n_rated:
         return {"level": "low", "value": 0.0, "reasons": ["No ratings yet."]}
-    m = px.manager_idx
-    managed = 0 if m < 0 else sum(1 for c in rated if t.counts[c * n_roles + m])
-    spreads = [t.high[c] - t.low[c] for c in rated
-               if sum(t.counts[c * n_roles:(c + 1) * n_roles]) > 1]
-    spread = sum(spreads) / len(spreads) if spreads else None
+    n_raters = len({(r.rater_role, r.rater_id or None) for r in ratings})
+    spread = sum(obs.spread) / len(obs.spread) if obs.spread else None
     factors = {
-        "manager": managed / len(rated),
-        "raters": min(1.0, len(t.raters) / policy.confidence_full_raters),
+        "manager": obs.managed / n_rated,
+        "raters": min(1.0, n_raters / policy.confidence_full_raters),
         "agreement": 0.5 if spread is None
         else 1.0 - min(1.0, spread / policy.confidence_max_spread),
-        "evidence": t.n_evidence / t.n_ratings,
+        "evidence": n_evidence / len(ratings),
     }
     weights = px.confidence_weights
     value = sum(weights[k] * f for k, f in factors.items()) / sum(weights.values())
-    if value >= policy.confidence_high and managed:
+    if value >= policy.confidence_high and obs.managed:
         level = "high"
     elif value >= policy.confidence_medium:
         level = "medium"
     else:
         level = "low"
     reasons = [
-        f"Manager rated {managed} of {len(rated)} rated competencies." if managed
+        f"Manager rated {obs.managed} of {n_rated} rated competencies." if obs.managed
         else "No manager rating, so confidence is at most medium.",
-        f"{len(t.raters)} distinct rater{'s' if len(t.raters) != 1 else ''}"
+        f"{n_raters} distinct rater{'s' if n_raters != 1 else ''}"
         f" ({policy.confidence_full_raters} or more for full credit).",
         "Only one rating per competency, so agreement is unknown." if spread is None
         else f"Raters differ by {spread:.1f} steps on average per competency.",
         f"Evidence on {round(100 * factors['evidence'])}% of ratings.",
     ]
-    return {"level": level, "value": round(value, 2), "reasons": reasons}
+    return {"level": level, "value": math.floor(value * 100 + 0.5) / 100, "reasons": reasons}
 
 
 def _path_to_ready(
@@ -537,65 +565,70 @@ def _path_to_ready(
     """Fewest competencies to bring to the target bar for ready_now, then least total steps.
 
     Unmet gates are always in. The other candidates are sorted by score gain; the shortest
-    prefix that reaches ready_now gives the minimal count k (no other k-1 set gains more).
-    A branch-and-bound search then looks for a cheaper set of that size. None: unreachable.
+    prefix that reaches ready_now gives the minimal count k (no k-1 set gains more). A
+    branch-and-bound search then looks for a cheaper set of that size. None: unreachable.
     """
     weights, total = rx.weights, rx.total_weight
+    gain = [w * (1.0 - p) for w, p in zip(weights, progress, strict=True)]
+    base = sum(weights[c] * (1.0 if c in forced else progress[c]) for c in range(len(weights)))
 
-    def reaches(chosen: Sequence[int]) -> bool:
+    def near(extra_gain: float) -> bool:  # reaches(), but for float rounding in the last bit
+        return _round_score(100.0 * (base + extra_gain) / total) >= policy.ready_now
+
+    def reaches(chosen: Sequence[int]) -> bool:  # exactly as re-scoring computes it
         p = list(progress)
-        for c in chosen:
+        for c in (*forced, *chosen):
             p[c] = 1.0
         return _round_score(_raw_score(weights, p, total)) >= policy.ready_now
 
-    gain = [w * (1.0 - p) for w, p in zip(weights, progress, strict=True)]
-    cands = sorted((c for c in range(len(progress)) if progress[c] < 1.0 and c not in forced),
+    cands = sorted((c for c in range(len(weights)) if progress[c] < 1.0 and c not in forced),
                    key=lambda c: (-gain[c], steps[c], c))
-    k = next((k for k in range(len(cands) + 1) if reaches(forced + cands[:k])), None)
-    if k is None:
-        return None
-    if k in (0, len(cands)):
-        return forced + cands[:k]
-
-    # Prune with gains: a branch whose best remaining gains cannot reach the (conservatively
-    # lowered) bar is dropped; complete sets are checked exactly with reaches().
-    base = sum(weights[c] * progress[c] for c in range(len(progress)) if c not in forced)
-    base += sum(weights[c] for c in forced)
-    need = (policy.ready_now - 0.1) * total / 100.0 - base
     prefix = [0.0]
     for c in cands:
         prefix.append(prefix[-1] + gain[c])
+    k = next((k for k in range(len(cands) + 1) if near(prefix[k])), len(cands))
     best, best_cost = cands[:k], sum(steps[c] for c in cands[:k])
+    cheapest_after = [steps[c] for c in cands]  # cheapest step count from position i on
+    for i in range(len(cands) - 2, -1, -1):
+        cheapest_after[i] = min(cheapest_after[i], cheapest_after[i + 1])
+    # A gain below this can never reach the bar (0.1 below it, to be safe from rounding).
+    need = (policy.ready_now - 0.1) * total / 100.0 - base
 
     def search(i: int, chosen: list[int], got: float, cost: float) -> None:
         nonlocal best, best_cost
         left = k - len(chosen)
         if left == 0:
-            if cost < best_cost - 1e-9 and reaches(forced + chosen):
+            if cost < best_cost - 1e-9 and near(got) and reaches(chosen):
                 best, best_cost = list(chosen), cost
             return
-        if len(cands) - i < left or cost >= best_cost - 1e-9:
+        if len(cands) - i < left or cost + left * cheapest_after[i] >= best_cost - 1e-9:
             return
         if got + prefix[i + left] - prefix[i] < need:
-            return
+            return  # even the largest remaining gains fall short
         c = cands[i]
         chosen.append(c)
         search(i + 1, chosen, got + gain[c], cost + steps[c])
         chosen.pop()
         search(i + 1, chosen, got, cost)
 
-    search(0, [], 0.0, 0.0)
+    if 0 < k < len(cands):
+        search(0, [], 0.0, 0.0)
+    # near() and reaches() can only disagree within a last-bit rounding; then grow greedily.
+    while not reaches(best):
+        if len(best) == len(cands):
+            return None
+        best = best + [c for c in cands if c not in best][:1]
     return forced + best
 
 
 def _digest(
-    rx: _RubricIndex, px: _PolicyIndex, current: str, target: str, ratings: Sequence[Rating]
+    rx: _RubricIndex, px: _PolicyIndex, current: str, target: str, cols: _Columns
 ) -> str:
-    # None and "" are the same input for rater_id and evidence; 4 and 4.0 likewise.
-    rows = sorted(
-        (r.competency, r.rater_role, r.rater_id or "", float(r.proficiency), r.evidence or "")
-        for r in ratings
-    )
+    """sha256 of the canonical inputs. A rating is [cell, rater_id, proficiency, evidence]
+    (cell = competency index * len(policy roles) + role index, both fixed by the rubric and
+    policy content also hashed); None and "" are the same input, as are 4 and 4.0."""
+    rows = sorted(zip(cols.cell, cols.rater, map(float, cols.proficiency), cols.evidence,
+                      strict=True))
     text = (f'{{"current_level":{_dumps(current)},"policy":{px.canonical},'
             f'"ratings":{_dumps(rows)},"rubric":{rx.canonical},"target_level":{_dumps(target)}}}')
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -615,45 +648,46 @@ def score(
     rx, px = _rubric_index(rubric), _policy_index(policy)
     errors: list[tuple[str, str]] = []
     cur, tgt = _resolve_levels(rx, rubric.levels, current_level, target_level, errors)
-    tally = _tally(rx, px, rubric, ratings, errors)
+    cols = _Columns.of(ratings, _cells(rubric, policy))
+    if not cols.looks_valid(rubric.scale_min, rubric.scale_max):
+        errors += _rating_errors(rx, px, rubric, ratings)
     if errors:
         raise ScoringInputError(errors)
 
+    n_comp, n_roles = len(rx.keys), len(px.weights)
+    obs = _observe(cols, px, n_comp)
+    evidenced = [cell // n_roles for cell, e in zip(cols.cell, cols.evidence, strict=True)
+                 if e and not e.isspace()]
+    has_evidence = set(evidenced)
     target = rubric.levels[tgt]
     exp_cur, exp_tgt = rx.expected[cur], rx.expected[tgt]
-    gated = set(rx.gates[tgt])
-    weights, total = rx.weights, rx.total_weight
-    n_comp = len(weights)
-    observed: list[float | None] = []
+    gated = rx.gates[tgt]
+    weights, total, lo = rx.weights, rx.total_weight, rubric.scale_min
     progress: list[float] = []
-    steps: list[float] = []  # rating steps to the target bar (gap, unrounded)
+    steps: list[float] = []  # rating steps up to the target bar (the gap, unrounded)
     met: list[bool] = []
     competencies: list[dict[str, Any]] = []
     coverage = 0.0
-    for c in range(n_comp):
-        obs, self_lead = _observed(tally, px, c)
-        ec, et = exp_cur[c], exp_tgt[c]
-        ok = obs is not None and obs >= et
-        prog = _progress(obs, ec, et)
-        gap = et - rubric.scale_min if obs is None else max(0.0, et - obs)
-        if obs is not None:
-            coverage += weights[c] * (1.0 if ok else (obs - rubric.scale_min)
-                                      / (et - rubric.scale_min))
-        observed.append(obs)
+    for c, key in enumerate(rx.keys):
+        o, ec, et = obs.value[c], exp_cur[c], exp_tgt[c]
+        ok = o is not None and o >= et
+        prog = _progress(o, ec, et)
+        gap = float(et - lo) if o is None else max(0.0, et - o)
+        if o is not None:
+            coverage += weights[c] * (1.0 if ok else (o - lo) / (et - lo))
         progress.append(prog)
         steps.append(gap)
         met.append(ok)
         competencies.append({
-            "key": rx.keys[c], "weight": weights[c], "expected_current": ec,
-            "expected_target": et, "observed": None if obs is None else round(obs, 4),
-            "gap": round(gap, 4), "progress": round(prog, 4),
-            "contribution": round(100.0 * weights[c] / total * prog, 4),
-            "flags": _flags(obs is not None, ok, c in gated, tally.evidenced[c], self_lead,
+            "key": key, "weight": weights[c], "expected_current": ec, "expected_target": et,
+            "observed": None if o is None else _round4(o), "gap": _round4(gap),
+            "progress": _round4(prog), "contribution": _round4(100.0 * weights[c] / total * prog),
+            "flags": _flags(o is not None, ok, c in gated, c in has_evidence, obs.self_lead[c],
                             policy),
         })
 
     final = _round_score(_raw_score(weights, progress, total))
-    unmet = [c for c in rx.gates[tgt] if not met[c]]
+    unmet = [c for c in gated if not met[c]]
     band = _band(final, bool(unmet), policy)
     path = [] if band == READY_NOW else _path_to_ready(rx, progress, steps, unmet, policy)
     if band == READY_NOW:
@@ -671,24 +705,22 @@ def score(
         "coverage": _round_score(100.0 * coverage / total),
         "current_level": rubric.levels[cur],
         "target_level": target,
-        "confidence": _confidence(tally, px, policy, n_comp),
+        "confidence": _confidence(obs, ratings, len(evidenced), px, policy),
         "competencies": competencies,
-        "gates": [{"competency": rx.keys[c], "met": met[c]} for c in rx.gates[tgt]],
+        "gates": [{"competency": rx.keys[c], "met": met[c]} for c in gated],
         "top_gaps": [
-            {"competency": rx.keys[c], "gap": round(steps[c], 4),
+            {"competency": rx.keys[c], "gap": _round4(steps[c]),
              "recommendations": [dict(r) for r in rx.recommendations[c]]}
             for c in gaps
         ],
         "path_to_ready": [
-            {"competency": rx.keys[c],
-             "from": None if observed[c] is None else round(observed[c], 4),
-             "to": exp_tgt[c]}
+            {"competency": rx.keys[c], "from": competencies[c]["observed"], "to": exp_tgt[c]}
             for c in sorted(path or (), key=lambda c: (steps[c], c))
         ],
         "path_to_ready_reason": reason,
         "policy": {"name": policy.name, "version": policy.version},
         "rubric": {"key": rubric.key, "version": rubric.version},
-        "inputs_digest": _digest(rx, px, rubric.levels[cur], target, ratings),
+        "inputs_digest": _digest(rx, px, rubric.levels[cur], target, cols),
     }
 
 
@@ -755,8 +787,16 @@ def _cohort_errors(
 ) -> list[tuple[str, str]]:
     errors: list[tuple[str, str]] = []
 
-    def check(name: str, bad: np.ndarray, message: str) -> None:
-        if bad.any():
+    def fine(values: np.ndarray, low: float, high: float) -> bool:
+        if not values.size:
+            return True
+        if values.dtype == np.intp and low == 0:  # one pass: negatives view as huge unsigned
+            return bool(values.view(np.uintp).max() <= high)
+        return bool(low <= values.min() and values.max() <= high)  # NaN fails both
+
+    def check(name: str, values: np.ndarray, low: float, high: float, message: str) -> None:
+        if not fine(values, low, high):
+            bad = ~((values >= low) & (values <= high))
             first = int(np.flatnonzero(bad)[0])
             errors.append((name, f"{message} ({int(bad.sum())} values; first at index {first})"))
 
@@ -764,14 +804,18 @@ def _cohort_errors(
         return [("target_idx", "current_idx and target_idx must be 1-d and the same length")]
     if not a.shape == comp.shape == role.shape == prof.shape or a.ndim != 1:
         return [("r_assessment", "the rating arrays must be 1-d and the same length")]
-    check("current_idx", (cur < 0) | (cur >= n_levels), "level index out of range")
-    check("target_idx", (tgt <= cur) | (tgt >= n_levels), "must be a level above current_idx")
-    check("r_assessment", (a < 0) | (a >= len(cur)), "assessment index out of range")
-    check("r_competency", (comp < 0) | (comp >= n_comp), "competency index out of range")
-    check("r_role", (role < 0) | (role >= n_roles), "role index out of policy.role_weights")
-    check("r_proficiency", ~((prof >= rubric.scale_min) & (prof <= rubric.scale_max)),
+    check("current_idx", cur, 0, n_levels - 1, "level index out of range")
+    check("target_idx", tgt, 0, n_levels - 1, "level index out of range")
+    check("target_idx", tgt - cur, 1, n_levels, "must be a level above current_idx")
+    check("r_assessment", a, 0, len(cur) - 1, "assessment index out of range")
+    check("r_competency", comp, 0, n_comp - 1, "competency index out of range")
+    check("r_role", role, 0, n_roles - 1, "role index out of range of policy.role_weights")
+    check("r_proficiency", prof, rubric.scale_min, rubric.scale_max,
           f"must lie in {rubric.scale_min}..{rubric.scale_max}")
     return errors
+
+
+_BLOCK = 8192  # assessments per block: the (block, c) temporaries then stay in the CPU cache
 
 
 def score_cohort(
@@ -786,7 +830,7 @@ def score_cohort(
 ) -> CohortScores:
     """Vectorised score/band for n assessments; ratings are flat arrays (assessment index,
     competency index, role index in policy.role_weights order, proficiency). Equal to
-    score() for the same inputs (ratings in the same order), without reports."""
+    score() for the same inputs, without the reports."""
     rx, px = _rubric_index(rubric), _policy_index(policy)
     cur, tgt = np.asarray(current_idx, np.intp), np.asarray(target_idx, np.intp)
     a, comp = np.asarray(r_assessment, np.intp), np.asarray(r_competency, np.intp)
@@ -797,43 +841,67 @@ def score_cohort(
     if errors:
         raise ScoringInputError(errors)
 
-    # One cell per (assessment, competency, role): role means first, as in the single path.
-    cell = (a * n_comp + comp) * n_roles + role
-    size = n * n_comp * n_roles
-    sums = np.bincount(cell, weights=prof, minlength=size).reshape(n, n_comp, n_roles)
-    counts = np.bincount(cell, minlength=size).reshape(n, n_comp, n_roles)
-    num = np.zeros((n, n_comp))
-    den = np.zeros((n, n_comp))
-    for k, w in enumerate(px.weights):
-        present = counts[:, :, k] > 0
-        mean = np.divide(sums[:, :, k], counts[:, :, k], out=np.zeros((n, n_comp)),
-                         where=present)
-        num += np.where(present, w * mean, 0.0)
-        den += np.where(present, w, 0.0)
-    rated = den > 0
-    observed = _snap_array(np.divide(num, den, out=np.full((n, n_comp), np.nan), where=rated))
+    # One cell per (role, assessment, competency), role-major so that each role's block of
+    # assessments is contiguous. In place: every temporary here is as long as the ratings.
+    cell = role * n
+    cell += a
+    cell *= n_comp
+    cell += comp
+    shape = (n_roles, n, n_comp)
+    sums = np.bincount(cell, weights=prof, minlength=math.prod(shape)).reshape(shape)
+    counts = np.bincount(cell, minlength=math.prod(shape)).reshape(shape)
+    del cell
 
+    out = CohortScores(
+        observed=np.empty((n, n_comp)), gap=np.empty((n, n_comp)),
+        progress=np.empty((n, n_comp)), score=np.empty(n), band=np.empty(n, np.int8),
+        gate_unmet=np.empty(n, bool),
+    )
+    for start in range(0, n, _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        _score_block(rx, px, policy, rubric.scale_min, sums[:, rows], counts[:, rows],
+                     cur[rows], tgt[rows], out, rows)
+    return out
+
+
+def _score_block(
+    rx: _RubricIndex, px: _PolicyIndex, policy: Policy, scale_min: int, sums: np.ndarray,
+    counts: np.ndarray, cur: np.ndarray, tgt: np.ndarray, out: CohortScores, rows: slice,
+) -> None:
+    """score() for a block of assessments, written into out[rows]; (role, block, c) inputs."""
+    num = np.zeros(sums.shape[1:])
+    den = np.zeros(sums.shape[1:])
+    for k, w in enumerate(px.weights):  # role means first; an absent role adds exactly 0.0
+        num += w * (sums[k] / np.maximum(counts[k], 1))
+        den += w * (counts[k] > 0)
+    rated = den > 0
     expected = np.asarray(rx.expected, np.float64)
     exp_cur, exp_tgt = expected[cur], expected[tgt]
-    met = rated & (np.nan_to_num(observed, nan=-np.inf) >= exp_tgt)
     span = exp_tgt - exp_cur
-    ramp = np.divide(observed - exp_cur, span, out=np.zeros((n, n_comp)), where=span > 0)
-    progress = np.where(span > 0, np.clip(ramp, 0.0, 1.0), met.astype(np.float64))
-    progress[~rated] = 0.0
-    gap = np.where(rated, np.maximum(0.0, exp_tgt - observed), exp_tgt - rubric.scale_min)
+    with np.errstate(invalid="ignore", divide="ignore"):  # unrated: 0/0; flat: x/0
+        observed = _snap_array(num / den)  # NaN where unrated
+        met = observed >= exp_tgt  # False where unrated
+        ramp = np.clip((observed - exp_cur) / span, 0.0, 1.0)
+    progress = np.where(rated, np.where(span > 0, ramp, met), 0.0)
 
-    acc = np.zeros(n)
+    acc = np.zeros(len(cur))
     for j, w in enumerate(rx.weights):  # column by column: the single path's summation order
         acc += w * progress[:, j]
     final = _round_score_array(100.0 * acc / rx.total_weight)
 
-    gate_matrix = np.zeros((len(rx.levels), n_comp), dtype=bool)
+    gate_matrix = np.zeros(expected.shape, dtype=bool)
     for level, gated in enumerate(rx.gates):
         gate_matrix[level, list(gated)] = True
     gate_unmet = (gate_matrix[tgt] & ~met).any(axis=1)
-    band = np.select(
-        [final >= policy.ready_now, final >= policy.ready_soon, final >= policy.developing],
-        [READY_NOW, READY_SOON, DEVELOPING], NOT_YET,
-    ).astype(np.int8)
-    band = np.where(gate_unmet, np.maximum(band, DEVELOPING), band).astype(np.int8)
-    return CohortScores(observed, gap, progress, final, band, gate_unmet)
+    band = np.full(len(cur), NOT_YET, np.int8)
+    band[final >= policy.developing] = DEVELOPING
+    band[final >= policy.ready_soon] = READY_SOON
+    band[final >= policy.ready_now] = READY_NOW
+    band[gate_unmet] = np.maximum(band[gate_unmet], DEVELOPING)
+
+    out.observed[rows] = observed
+    out.gap[rows] = np.where(rated, np.maximum(0.0, exp_tgt - observed), exp_tgt - scale_min)
+    out.progress[rows] = progress
+    out.score[rows] = final
+    out.band[rows] = band
+    out.gate_unmet[rows] = gate_unmet

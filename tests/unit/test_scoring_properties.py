@@ -1,0 +1,177 @@
+"""Properties of readiness scoring over random rubrics and ratings (hypothesis)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service.readiness.scoring import (
+    BANDS,
+    ROLES,
+    CompetencySpec,
+    Policy,
+    Rating,
+    Recommendation,
+    RubricSpec,
+    apply_changes,
+    canonical_json,
+    path_changes,
+    score,
+    score_cohort,
+)
+
+# Bounded so the suite stays fast; no example database, so nothing is written to the repo.
+settings.register_profile(
+    "scoring", max_examples=200, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+PROFILE = settings.get_profile("scoring")
+BAND_RANK = {band: rank for rank, band in enumerate(BANDS)}  # 0 = ready_now, the best
+POLICY_ROLES = [role for role, _ in Policy().role_weights]
+
+
+@st.composite
+def rubrics(draw: st.DrawFn) -> RubricSpec:
+    n_levels = draw(st.integers(2, 4))
+    lo = draw(st.integers(0, 2))
+    hi = lo + draw(st.integers(1, 5))
+    levels = tuple(f"L{i}" for i in range(n_levels))
+    competencies = []
+    for i in range(draw(st.integers(1, 5))):
+        expected = draw(st.lists(st.integers(lo, hi), min_size=n_levels, max_size=n_levels))
+        if draw(st.booleans()):
+            expected.sort()  # usually a ladder expects more higher up; not always
+        competencies.append(CompetencySpec(
+            key=f"c{i}",
+            weight=draw(st.sampled_from([0.5, 1.0, 2.0, 3.0]) | st.floats(0.1, 5.0)),
+            expected=tuple(expected),
+            gates=frozenset(draw(st.lists(st.sampled_from(levels), max_size=2))),
+            recommendations=(Recommendation("mentoring", f"Mentor on c{i}"),),
+        ))
+    return RubricSpec("prop", 1, lo, hi, levels, tuple(competencies))
+
+
+def proficiencies(rubric: RubricSpec) -> st.SearchStrategy[float]:
+    lo, hi = rubric.scale_min, rubric.scale_max
+    return st.integers(lo, hi).map(float) | st.floats(lo, hi) | st.sampled_from(
+        [lo + (hi - lo) * f for f in (0.25, 0.5, 0.75)])
+
+
+@st.composite
+def cases(draw: st.DrawFn, rubric: RubricSpec | None = None) -> tuple:
+    rubric = rubric or draw(rubrics())
+    cur = draw(st.integers(0, len(rubric.levels) - 2))
+    tgt = draw(st.integers(cur + 1, len(rubric.levels) - 1))
+    rating = st.builds(
+        Rating,
+        competency=st.sampled_from([c.key for c in rubric.competencies]),
+        rater_role=st.sampled_from(ROLES),
+        rater_id=st.sampled_from(["a", "b", "c", None]),
+        proficiency=proficiencies(rubric),
+        evidence=st.sampled_from([None, "", "shipped the migration"]),
+    )
+    ratings = draw(st.lists(rating, max_size=14,
+                            unique_by=lambda r: (r.competency, r.rater_role, r.rater_id)))
+    return rubric, rubric.levels[cur], rubric.levels[tgt], ratings
+
+
+@PROFILE
+@given(cases(), st.data())
+def test_raising_one_rating_never_lowers_score_or_band(case, data):
+    rubric, current, target, ratings = case
+    if not ratings:
+        return
+    i = data.draw(st.integers(0, len(ratings) - 1))
+    old = ratings[i].proficiency
+    new = data.draw(st.floats(old, rubric.scale_max) | st.just(float(rubric.scale_max)))
+    before = score(rubric, current, ratings, target)
+    raised = [*ratings[:i], replace(ratings[i], proficiency=new), *ratings[i + 1:]]
+    after = score(rubric, current, raised, target)
+    assert after["score"] >= before["score"]
+    assert BAND_RANK[after["band"]] <= BAND_RANK[before["band"]]
+    assert after["coverage"] >= before["coverage"]
+
+
+@PROFILE
+@given(cases())
+def test_numbers_stay_in_range_and_contributions_add_up(case):
+    rubric, current, target, ratings = case
+    report = score(rubric, current, ratings, target)
+    assert 0.0 <= report["score"] <= 100.0
+    assert 0.0 <= report["coverage"] <= 100.0
+    assert 0.0 <= report["confidence"]["value"] <= 1.0
+    contributions = [c["contribution"] for c in report["competencies"]]
+    # the score rounds to 0.1 once, each contribution to 0.0001
+    assert abs(sum(contributions) - report["score"]) <= 0.05 + 5e-5 * len(contributions) + 1e-9
+    assert all(0.0 <= c["progress"] <= 1.0 and c["gap"] >= 0 for c in report["competencies"])
+    assert len(report["top_gaps"]) <= 3
+
+
+@PROFILE
+@given(cases(), st.randoms(use_true_random=False))
+def test_permuting_ratings_changes_nothing(case, rnd):
+    rubric, current, target, ratings = case
+    shuffled = list(ratings)
+    rnd.shuffle(shuffled)
+    assert canonical_json(score(rubric, current, shuffled, target)) == canonical_json(
+        score(rubric, current, ratings, target))
+
+
+@PROFILE
+@given(cases())
+def test_applying_the_path_to_ready_makes_the_person_ready_now(case):
+    rubric, current, target, ratings = case
+    report = score(rubric, current, ratings, target)
+    if report["band"] == "ready_now":
+        assert report["path_to_ready"] == []
+        assert report["path_to_ready_reason"]
+        return
+    assert report["path_to_ready_reason"] is None  # reachable: everything at the bar is 100
+    after = score(rubric, current, apply_changes(ratings, path_changes(report, ratings)), target)
+    assert after["band"] == "ready_now"
+    # minimal: leaving out any one step of the path no longer reaches ready_now
+    for skip in report["path_to_ready"]:
+        partial = {**report, "path_to_ready": [s for s in report["path_to_ready"] if s != skip]}
+        short = score(rubric, current, apply_changes(ratings, path_changes(partial, ratings)),
+                      target)
+        assert short["band"] != "ready_now"
+
+
+@PROFILE
+@given(cases())
+def test_everyone_at_the_target_bar_with_a_manager_is_ready_now(case):
+    rubric, current, target, _ = case
+    level = rubric.levels.index(target)
+    ratings = [Rating(c.key, role, "r", float(c.expected[level]))
+               for c in rubric.competencies for role in ("manager", "peer", "self")]
+    report = score(rubric, current, ratings, target)
+    assert (report["score"], report["band"]) == (100.0, "ready_now")
+
+
+@st.composite
+def cohorts(draw: st.DrawFn) -> tuple[RubricSpec, list[tuple]]:
+    rubric = draw(rubrics())
+    return rubric, draw(st.lists(cases(rubric), min_size=1, max_size=8))
+
+
+@PROFILE
+@given(cohorts())
+def test_cohort_path_equals_the_single_path(cohort):
+    rubric, assessments = cohort
+    levels = list(rubric.levels)
+    keys = [c.key for c in rubric.competencies]
+    flat = [(a, keys.index(r.competency), POLICY_ROLES.index(r.rater_role), r.proficiency)
+            for a, (_, _, _, ratings) in enumerate(assessments) for r in ratings]
+    columns = [np.array([row[i] for row in flat], dtype=int if i < 3 else float)
+               for i in range(4)]
+    result = score_cohort(
+        rubric, np.array([levels.index(cur) for _, cur, _, _ in assessments]),
+        np.array([levels.index(tgt) for _, _, tgt, _ in assessments]), *columns,
+    )
+    for a, (_, current, target, ratings) in enumerate(assessments):
+        report = score(rubric, current, ratings, target)
+        assert abs(round(float(result.score[a]), 1) - round(report["score"], 1)) < 1e-9
+        assert BANDS[result.band[a]] == report["band"]
