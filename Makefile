@@ -29,7 +29,7 @@ lint: install
 	$(BIN)/ruff check service tests bench alembic
 
 openapi: install
-	$(BIN)/ascent openapi --output openapi/openapi.json
+	$(BIN)/ascent openapi --output openapi/openapi.json --graphql openapi/schema.graphql
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

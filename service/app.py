@@ -6,18 +6,30 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import problems
+from . import docs, edge, graphql, logs, metrics, problems
+from .assessments.routes import router as assessments_router
+from .auth.jwt_bearer import verifier_from_settings
 from .auth.routes import router as api_keys_router
+from .bulk import runner as bulk_runner
+from .bulk.routes import router as bulk_router
 from .db import engine_for, migration_state
 from .limits import BodySizeLimit
 from .ops import router as ops_router
+from .outlines.routes import router as outlines_router
+from .people.routes import router as people_router
 from .problems import PreconditionFailed, problem_response
+from .readiness import service as readiness_service
+from .readiness.routes import router as readiness_router
 from .rubrics.routes import router as rubrics_router
 from .settings import Settings, get_settings
+from .webhooks import service as webhooks_service
+from .webhooks.delivery import WebhookWorker
+from .webhooks.routes import router as webhooks_router
 
 log = logging.getLogger("ascent")
 
-ROUTERS = (ops_router, api_keys_router, rubrics_router)
+ROUTERS = (ops_router, api_keys_router, rubrics_router, people_router, assessments_router,
+           readiness_router, outlines_router, webhooks_router, bulk_router)
 UNMIGRATED = ("The database at {url} is not migrated (at {current}, needs {head}). "
               "Run `ascent migrate`.")
 
@@ -48,11 +60,20 @@ def _document_problems(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine_for(settings)
+    jwt_verifier = verifier_from_settings(settings)  # a half-configured JWT setup fails here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         check_migrated(engine)  # refuse to serve an unmigrated database
+        current = app.state.settings
+        worker = WebhookWorker(engine, current) if current.webhooks_worker else None
+        if worker:
+            worker.start()
+        bulk_runner.runner_for(app)  # settles jobs a stopped process left; resumes queued ones
         yield
+        if worker:
+            worker.stop()
+        bulk_runner.shutdown(app)
         engine.dispose()
 
     app = FastAPI(
@@ -60,8 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Career-ladder rubrics, assessments, promotion readiness and outlines.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served with local assets by docs.install
     )
     app.state.settings, app.state.engine = settings, engine
+    app.state.jwt_verifier = jwt_verifier
     problems.install(app)
 
     @app.exception_handler(StaleDataError)
@@ -71,7 +94,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+    readiness_service.register_handlers()
+    webhooks_service.register_handlers()
+    docs.install(app)
+    graphql.install(app, settings)  # /graphql and its IDE's local assets
     _document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        exempt_prefixes=("/v1/bulk/",))
+    metrics.install(app)
+    edge.install(app, settings.cors_origins)
+    logs.install(app)  # outermost: request ids on every answer
     return app

@@ -21,12 +21,16 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
+    # A request holds one connection; the pool covers FastAPI's 40 worker threads.
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
-    if parsed.database and parsed.database != ":memory:":
+    file_backed = bool(parsed.database) and parsed.database != ":memory:"
+    if file_backed:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+    pool = {"pool_size": 10, "max_overflow": 30} if file_backed else {}  # :memory: is one conn
+    engine = create_engine(url, echo=echo, **pool,
+                           connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
@@ -57,10 +61,16 @@ def open_session(engine: Engine, *, write: bool = False) -> Session:
     return session
 
 
+def read_only(request: Request) -> None:
+    """Route dependency for POSTs that write nothing (e.g. scoring): no SQLite write lock."""
+    request.state.read_only = True
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Request-scoped session: commit on success, roll back on any error."""
     engine: Engine = request.app.state.engine
-    with open_session(engine, write=request.method in WRITE_METHODS) as session:
+    write = request.method in WRITE_METHODS and not getattr(request.state, "read_only", False)
+    with open_session(engine, write=write) as session:
         try:
             yield session
             session.commit()

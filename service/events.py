@@ -33,5 +33,13 @@ def subscribe(event: str | None, handler: Handler) -> Handler:
 
 def emit(session: Session, event: str, payload: dict[str, Any]) -> None:
     """Run every handler now, in the caller's transaction; a failing handler fails the change."""
-    for handler in (*_handlers.get(event, ()), *_any):
+    # Observers of every event (the webhooks outbox) go first, so an event is recorded before
+    # the reactions it causes record theirs (assessment.finalized before readiness.changed).
+    for handler in (*_any, *_handlers.get(event, ())):
         handler(session, event, payload)
+
+
+def unsubscribe(event: str | None, handler: Handler) -> None:
+    target = _any if event is None else _handlers[event]
+    if handler in target:
+        target.remove(handler)

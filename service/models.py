@@ -53,7 +53,13 @@ def row_version_column() -> Column:
 def load_all() -> type[SQLModel]:
     """Import every domain's tables; returns SQLModel so callers can use ``.metadata``."""
     from . import idempotency  # noqa: F401
+    from .assessments import models as _assessments  # noqa: F401
     from .auth import models as _auth  # noqa: F401
+    from .bulk import models as _bulk  # noqa: F401
+    from .outlines import models as _outlines  # noqa: F401
+    from .people import models as _people  # noqa: F401
+    from .readiness import models as _readiness  # noqa: F401
     from .rubrics import models as _rubrics  # noqa: F401
+    from .webhooks import models as _webhooks  # noqa: F401
 
     return SQLModel

@@ -1,10 +1,11 @@
 """Operational endpoints: liveness, readiness (DB reachable and migrated), Prometheus metrics."""
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import migration_state
+from .metrics import exposition
 from .problems import ServiceUnavailable, responses
 
 router = APIRouter(tags=["ops"])
@@ -38,5 +39,5 @@ def readyz(request: Request) -> dict[str, str]:
 
 
 @router.get("/metrics", operation_id="ops_metrics", include_in_schema=False)
-def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request) -> Response:
+    return Response(exposition(request.app), media_type=CONTENT_TYPE_LATEST)

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     jwt_jwks_file: Path | None = Field(None, description="JWKS file to verify JWT bearer tokens")
     jwt_issuer: str | None = Field(None, description="Expected `iss` of JWTs")
     jwt_audience: str | None = Field(None, description="Expected `aud` of JWTs")
+    jwt_leeway_seconds: int = Field(30, ge=0, le=600,
+                                    description="Clock skew allowed on JWT `exp`/`nbf`/`iat`")
+    jwt_jwks_cache_seconds: int = Field(300, ge=0, description="How long a fetched JWKS is kept")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list); none by default"
     )
@@ -35,6 +38,24 @@ class Settings(BaseSettings):
     page_size_max: int = Field(500, description="Largest page size of list endpoints")
     idempotency_ttl_hours: int = Field(24, description="How long Idempotency-Key answers are kept")
     sql_echo: bool = Field(False, description="Log every SQL statement (debugging)")
+    graphql_introspection: bool = Field(
+        True, description="Allow GraphQL introspection and serve the GraphiQL IDE at /graphql")
+    webhooks_allow_private: bool = Field(
+        False, description="Allow webhook URLs on private or loopback addresses")
+    webhooks_worker: bool = Field(True, description="Deliver webhooks from the serving process")
+    webhooks_poll_seconds: float = Field(1.0, gt=0, description="Webhook outbox poll interval")
+    webhooks_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one delivery")
+    webhooks_max_attempts: int = Field(12, ge=1, description="Attempts before a delivery fails")
+    webhooks_backoff_seconds: float = Field(
+        5.0, ge=0, description="First retry delay; doubles per attempt (with jitter), max 6 h")
+    bulk_worker: bool = Field(True, description="Run bulk import jobs in the serving process")
+    bulk_spool_dir: Path = Field(Path("var/bulk"),
+                                 description="Where uploaded bulk files wait for their job")
+    bulk_max_bytes: int = Field(2 * 1024**3, ge=1, description="Largest bulk upload; 413 above")
+    bulk_batch_size: int = Field(500, ge=1, le=10_000,
+                                 description="Assessments validated and written per batch")
+    bulk_max_errors: int = Field(10_000, ge=1,
+                                 description="Row errors kept per job (the counts stay exact)")
 
 
 @lru_cache

@@ -13,6 +13,8 @@ from service.auth import service as auth_service
 from service.auth.schemas import ApiKeyCreate
 from service.db import make_engine, open_session, upgrade
 from service.models import load_all
+from service.readiness import service as readiness_service
+from service.rubrics import service as rubrics_service
 from service.settings import Settings
 from tests.backends import BACKENDS, fresh_database, require_backend, truncate_all
 
@@ -48,6 +50,8 @@ def db_url(migrated_url, engine):
     yield migrated_url
     truncate_all(engine, load_all().metadata)
     auth_service._cache.clear()
+    readiness_service.clear_caches()
+    rubrics_service.clear_caches()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from ..db import SessionDep
-from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from . import service
 from .principal import AdminDep
@@ -12,12 +13,11 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], responses=PROBLEM_R
 
 @router.post("", status_code=201, response_model=ApiKeyCreated, operation_id="api-keys_create",
              responses=responses(409))
-def create_api_key(data: ApiKeyCreate, session: SessionDep, _: AdminDep, idem: IdempotencyDep):
-    """Create an API key. The secret is in this answer only; it is stored as a hash."""
-    def create():
-        key, secret = service.create_key(session, data)
-        return 201, ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), secret=secret), {}
-    return idem.run(create)
+def create_api_key(data: ApiKeyCreate, session: SessionDep, _: AdminDep):
+    """Create an API key. The secret is in this answer only; it is stored as a hash.
+    (`Idempotency-Key` is not honoured here: replaying would mean storing the secret.)"""
+    key, secret = service.create_key(session, data)
+    return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), secret=secret)
 
 
 @router.get("", response_model=list[ApiKeyRead], operation_id="api-keys_list")
@@ -27,5 +27,6 @@ def list_api_keys(session: SessionDep, _: AdminDep, include_revoked: bool = Fals
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyRead, operation_id="api-keys_revoke",
              responses=responses(409))
-def revoke_api_key(key_id: int, session: SessionDep, _: AdminDep):
+def revoke_api_key(key_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep,
+                   _: AdminDep):
     return service.revoke_key(session, key_id)

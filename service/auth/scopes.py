@@ -11,6 +11,7 @@ SCOPES: dict[str, str] = {
     "assessments:read": "Read assessments and ratings",
     "assessments:write": "Create assessments, rate, submit, finalize",
     "readiness:read": "Read readiness reports and cohorts",
+    "readiness:write": "Create readiness policy versions",
     "templates:read": "Read outline templates",
     "templates:write": "Create and publish outline templates",
     "outlines:read": "Read outlines",

@@ -10,7 +10,6 @@ import secrets
 import time
 from datetime import datetime
 
-from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from ..models import utcnow
@@ -77,13 +76,12 @@ def _principal(key: ApiKey, now: datetime) -> Principal | None:
                      scopes=frozenset(key.scopes), person=key.person)
 
 
-def authenticate_api_key(engine: Engine, secret: str) -> Principal | None:
+def authenticate_api_key(session: Session, secret: str) -> Principal | None:
     digest = hash_secret(secret)
     hit = _cache.get(digest)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
-    with Session(engine) as session:
-        key = session.exec(select(ApiKey).where(ApiKey.secret_hash == digest)).first()
+    key = session.exec(select(ApiKey).where(ApiKey.secret_hash == digest)).first()
     principal = None
     if key is not None and hmac.compare_digest(key.secret_hash, digest):
         principal = _principal(key, utcnow())

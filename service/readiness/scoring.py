@@ -18,14 +18,21 @@ Model (DESIGN.md "Readiness scoring"):
 - score_cohort() computes observed, progress, score and band for many assessments with
   NumPy by the same formulas; observed values and the score are snapped (see "numerics")
   so that summing in another order cannot tip a result, and both paths agree exactly.
+- score() is the per-request path: what depends only on rubric, policy and levels is
+  prepared once, what follows from one competency's observed value is memoized, and the
+  inputs digest hashes the sorted ratings in binary (see _digest).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
+import itertools
 import json
 import math
+import operator
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -236,13 +243,6 @@ def _progress(observed: float | None, exp_cur: int, exp_tgt: int) -> float:
     return 1.0 if observed >= exp_tgt else 0.0
 
 
-def _raw_score(weights: Sequence[float], progress: Sequence[float], total: float) -> float:
-    acc = 0.0
-    for w, p in zip(weights, progress, strict=True):
-        acc += w * p  # same order as the cohort path's column loop
-    return 100.0 * acc / total
-
-
 def _band(score: float, gate_unmet: bool, policy: Policy) -> int:
     if score >= policy.ready_now:
         band = READY_NOW
@@ -343,66 +343,191 @@ class _PolicyIndex:
     weights: tuple[float, ...]
     self_idx: int  # -1 when the policy does not weigh self ratings
     manager_idx: int
-    confidence_weights: dict[str, float]
+    # the weights of the manager, raters, agreement and evidence factors, and their sum
+    confidence_terms: tuple[float, float, float, float, float]
     canonical: str
 
 
 @functools.lru_cache(maxsize=16)
 def _policy_index(policy: Policy) -> _PolicyIndex:
     roles = {r: i for i, (r, _) in enumerate(policy.role_weights)}
+    confidence = dict(policy.confidence_weights)
     return _PolicyIndex(
         roles=roles,
         weights=tuple(w for _, w in policy.role_weights),
         self_idx=roles.get("self", -1),
         manager_idx=roles.get("manager", -1),
-        confidence_weights=dict(policy.confidence_weights),
+        confidence_terms=(*(confidence[k] for k in _CONFIDENCE_FACTORS),
+                          sum(confidence.values())),
         canonical=_dumps(policy.to_dict()),
     )
 
 
 # ------------------------------------------------------------------------ single report
+# score() serves one request per call, so its cost is CPython's per-operation cost: calls
+# are what is dear, subscripts and float operators are cheap. Everything that depends only
+# on the rubric, the policy and the two levels is computed once and cached (_Plan,
+# _LevelPlan); a call then makes one comprehension and one loop over the ratings, one loop
+# over the competencies (their roles inline), a sort and a few C-speed passes. Every value
+# comes from the same float operations, in the same order, as the formulas above and as
+# score_cohort() (the tests check that the two paths agree).
+
+
+# Per competency, what follows from its observed value alone (see _derive): the report's
+# observed, gap, progress and contribution (rounded), steps (the unrounded gap), met,
+# weight x progress (its term of the score), weight x share of the target met (its term of
+# the coverage), its path_to_ready candidate (-score gain, steps, index) unless full or an
+# unmet gate, and its top-gaps key (-steps, -weight, key, index) when steps > 0.
+_Derived = tuple[float | None, float, float, float, float, bool, float, float,
+                 tuple[float, float, int] | None, tuple[float, float, str, int] | None]
+# _derive() results by (slot, num / den), where each competency of each _LevelPlan has its
+# own slot number. One table with one bound keeps the memory bounded (about 25 MB at most)
+# however many rubrics, policies and level pairs come by; when full it starts over.
+_DERIVED: dict[tuple[int, float], _Derived] = {}
+_DERIVED_LIMIT = 1 << 16
+_slots = itertools.count()
+
+
+@dataclass(frozen=True, slots=True)
+class _LevelPlan:
+    """What a report needs that depends only on rubric, policy, current and target level."""
+
+    current: str
+    target: str
+    # Per competency: (key, weight, expected current, expected target, gated at the target,
+    # scale_min), for _derive.
+    specs: tuple[tuple[str, float, int, int, bool, int], ...]
+    # Per competency: (index, key, weight, expected current, expected target, gated at the
+    # target, its _DERIVED slot, its _Derived when nobody rated it, _role_cells()).
+    comps: tuple[tuple[Any, ...], ...]
+    expected_target: tuple[int, ...]
+    gated: tuple[int, ...]
+    total_weight: float
+    digest: Any  # sha256 object fed with the canonical inputs up to the ratings (_digest)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Per (rubric, policy): the lookups every score() call needs."""
+
+    rx: _RubricIndex
+    px: _PolicyIndex
+    # competency -> role -> cell, where cell = competency index * number of roles + role index
+    cells: dict[str, dict[str, int]]
+    cell_comp: tuple[int, ...]  # cell -> competency index
+    levels: dict[tuple[str, str | None], _LevelPlan]  # by (current, target as given); lazily
 
 
 @functools.lru_cache(maxsize=64)
-def _cells(rubric: RubricSpec, policy: Policy) -> dict[tuple[str, str], int]:
-    """(competency, role) -> cell number: competency index * number of roles + role index."""
+def _plan(rubric: RubricSpec, policy: Policy) -> _Plan:
     rx, px = _rubric_index(rubric), _policy_index(policy)
     n_roles = len(px.weights)
-    return {(ck, rk): c * n_roles + k for ck, c in rx.comps.items() for rk, k in px.roles.items()}
+    all_cells = range(len(rx.keys) * n_roles)
+    return _Plan(
+        rx=rx,
+        px=px,
+        cells={ck: {rk: c * n_roles + k for rk, k in px.roles.items()}
+               for ck, c in rx.comps.items()},
+        cell_comp=tuple(cell // n_roles for cell in all_cells),
+        levels={},
+    )
 
 
-@dataclass(slots=True)
-class _Columns:
-    """One assessment's ratings as columns: each later step is then a C-speed pass."""
+_recent: tuple[Any, Any, _Plan | None] = (None, None, None)
 
-    cell: list[int | None]  # None: unknown competency or role (caught by validation)
-    proficiency: list[float]
-    rater: list[str]  # "" when anonymous
-    evidence: list[str]  # "" when none
 
-    @classmethod
-    def of(cls, ratings: Sequence[Rating], cells: Mapping[tuple[str, str], int]) -> _Columns:
-        return cls(
-            cell=[cells.get((r.competency, r.rater_role)) for r in ratings],
-            proficiency=[r.proficiency for r in ratings],
-            rater=[r.rater_id or "" for r in ratings],
-            evidence=[r.evidence or "" for r in ratings],
-        )
+def _plan_of(rubric: RubricSpec, policy: Policy) -> _Plan:
+    """_plan(), without hashing the specs again when called with the same objects as last
+    time (the usual case); the assignment of one tuple keeps this safe across threads."""
+    global _recent
+    last_rubric, last_policy, plan = _recent
+    if rubric is last_rubric and policy is last_policy and plan is not None:
+        return plan
+    plan = _plan(rubric, policy)
+    _recent = (rubric, policy, plan)
+    return plan
 
-    def looks_valid(self, lo: float, hi: float) -> bool:
-        """Quick check of the usual case; _rating_errors explains any failure in detail."""
-        if None in self.cell:
-            return False
-        keyed = [k for k in zip(self.cell, self.rater, strict=True) if k[1]]
+
+def _role_cells(
+    first: int, px: _PolicyIndex
+) -> tuple[tuple[tuple[int, float], ...], int, float, tuple[tuple[int, float], ...]]:
+    """A competency's cells (from `first`) with their role weights, in policy order: those
+    before the self role, the self cell (-1: the policy has none) and weight, those after."""
+    cells = [(first + k, w) for k, w in enumerate(px.weights)]
+    if px.self_idx < 0:
+        return tuple(cells), -1, 0.0, ()
+    self_cell, self_weight = cells[px.self_idx]
+    return tuple(cells[:px.self_idx]), self_cell, self_weight, tuple(cells[px.self_idx + 1:])
+
+
+def _level_plan(
+    plan: _Plan, rubric: RubricSpec, current: str, target: str | None,
+    ratings: Sequence[Rating] | None,
+) -> _LevelPlan:
+    """The (cached) _LevelPlan; raises ScoringInputError listing every problem with the levels
+    and, when `ratings` is given (the quick check failed), with the ratings."""
+    rx, px = plan.rx, plan.px
+    errors: list[tuple[str, str]] = []
+    cur, tgt = _resolve_levels(rx, rubric.levels, current, target, errors)
+    if ratings is not None:
+        errors += _rating_errors(rx, px, rubric, ratings)
+    if errors:
+        raise ScoringInputError(errors)
+    found = plan.levels.get((current, target))
+    if found is not None:
+        return found
+    exp_cur, exp_tgt, gated = rx.expected[cur], rx.expected[tgt], rx.gates[tgt]
+    total, lo, n_roles = rx.total_weight, rubric.scale_min, len(px.weights)
+    specs = tuple((key, w, exp_cur[c], exp_tgt[c], c in gated, lo)
+                  for c, (key, w) in enumerate(zip(rx.keys, rx.weights, strict=True)))
+    header = _dumps({"current_level": rubric.levels[cur], "policy": json.loads(px.canonical),
+                     "rubric": json.loads(rx.canonical), "target_level": rubric.levels[tgt]})
+    made = _LevelPlan(
+        current=rubric.levels[cur],
+        target=rubric.levels[tgt],
+        specs=specs,
+        comps=tuple((c, *spec[:5], next(_slots), _derive(c, *spec, total, None),
+                     *_role_cells(c * n_roles, px)) for c, spec in enumerate(specs)),
+        expected_target=exp_tgt,
+        gated=gated,
+        total_weight=total,
+        digest=hashlib.sha256(_DIGEST_MAGIC + header.encode() + b"\n"),
+    )
+    plan.levels[current, target] = made  # a few entries: only valid level pairs get here
+    return made
+
+
+# One rating as score() works with it: (cell, rater_id or "", proficiency, evidence or "",
+# rater_role). Sorted, the first four are the canonical ratings the digest hashes (the role
+# follows from the cell).
+_Row = tuple[int, str, Any, str, str]
+_CELL_RATER = operator.itemgetter(0, 1)
+_ROLE_RATER = operator.itemgetter(4, 1)
+_CELL, _RATER, _PROFICIENCY, _EVIDENCE = (operator.itemgetter(i) for i in range(4))
+
+
+def _rows(cells: dict[str, dict[str, int]], ratings: Sequence[Rating]) -> list[_Row] | None:
+    """One row per rating; None when some competency or role is unknown."""
+    try:
+        return [(cells[r.competency][r.rater_role], r.rater_id or "", r.proficiency,
+                 r.evidence or "", r.rater_role) for r in ratings]
+    except (KeyError, TypeError):  # TypeError: unhashable; _rating_errors raises it again
+        return None
+
+
+def _plausible(tally: _Tally, rows: list[_Row], lo: float, hi: float) -> bool:
+    """Quick check of the usual case, from the tally; _rating_errors explains any failure in
+    detail. A NaN rating makes its cell's sum NaN (and is never a highest or lowest rating);
+    a competency nobody rated has highest -inf and lowest +inf."""
+    total = sum(tally.sums)
+    if total != total or min(tally.low) < lo or max(tally.high) > hi:
+        return False
+    # Some (cell, rater) twice? That is fine only among anonymous raters.
+    if len(set(map(_CELL_RATER, rows))) != len(rows):
+        keyed = [k for k in map(_CELL_RATER, rows) if k[1]]
         if len(set(keyed)) != len(keyed):  # a named rater twice on one competency and role
             return False
-        if not self.proficiency:
-            return True
-        try:
-            total = sum(self.proficiency)
-            return total == total and lo <= min(self.proficiency) and max(self.proficiency) <= hi
-        except TypeError:  # a proficiency that is not a number (NaN fails total == total)
-            return False
+    return True
 
 
 def _rating_errors(
@@ -451,65 +576,178 @@ def _resolve_levels(
 
 
 @dataclass(slots=True)
-class _Observed:
-    value: list[float | None]  # role-weighted mean per competency; None when unrated
-    self_lead: list[float | None]  # self mean minus the other roles' weighted mean
-    spread: list[float]  # highest - lowest rating, for competencies rated twice or more
-    managed: int  # competencies with a manager rating
+class _Tally:
+    """The ratings added up in one pass, in input order (so that each role's ratings sum as
+    the cohort path sums them)."""
+
+    sums: list[float]  # per cell: sum of the proficiencies
+    counts: list[int]  # per cell: number of ratings
+    high: list[float]  # per competency: highest rating (-inf: none)
+    low: list[float]  # per competency: lowest rating (+inf: none)
+    evidenced: list[bool]  # per competency: some rating has non-blank evidence
+    n_evidence: int  # ratings with non-blank evidence
 
 
-def _observe(cols: _Columns, px: _PolicyIndex, n_comp: int) -> _Observed:
-    groups: dict[int, list[float]] = {}
-    for cell, p in zip(cols.cell, cols.proficiency, strict=True):
-        groups.setdefault(cell, []).append(p)
-    n_roles, weights = len(px.weights), px.weights
-    num, den = [0.0] * n_comp, [0.0] * n_comp
-    other_num, other_den = [0.0] * n_comp, [0.0] * n_comp
-    self_mean: list[float | None] = [None] * n_comp
-    values: list[list[float]] = [[] for _ in range(n_comp)]
-    managed = 0
-    for cell in sorted(groups):  # roles in policy order, whatever the order of the ratings
-        vals = groups[cell]
-        c, k = divmod(cell, n_roles)
-        w, mean = weights[k], sum(vals) / len(vals)
-        num[c] += w * mean
-        den[c] += w
-        if k == px.self_idx:
-            self_mean[c] = mean
+def _tally(plan: _Plan, rows: list[_Row]) -> _Tally:
+    """Raises TypeError for a proficiency that is not a number (checked before anything else
+    is computed: the quick validity check uses the tally)."""
+    n_comp, comp_of = len(plan.rx.keys), plan.cell_comp
+    sums, counts = [0.0] * len(comp_of), [0] * len(comp_of)
+    high, low = [-math.inf] * n_comp, [math.inf] * n_comp
+    evidenced, n_evidence = [False] * n_comp, 0
+    for g, _, p, e, _ in rows:
+        sums[g] += p
+        counts[g] += 1
+        c = comp_of[g]
+        if p > high[c]:
+            high[c] = p
+        if p < low[c]:
+            low[c] = p
+        if e and not e.isspace():
+            evidenced[c] = True
+            n_evidence += 1
+    return _Tally(sums, counts, high, low, evidenced, n_evidence)
+
+
+def _rated(counts: list[int], role: int, n_roles: int) -> int:
+    """Competencies with a rating in this role (0 when the policy has no such role)."""
+    if role < 0:
+        return 0
+    column = counts[role::n_roles]
+    return len(column) - column.count(0)
+
+
+def _derive(
+    c: int, key: str, w: float, ec: int, et: int, gate: bool, lo: int, total: float,
+    observed: float | None,
+) -> _Derived:
+    """What competency c's observed value (None: nobody rated it) implies, by the formulas of
+    DESIGN.md steps 2, 3 and 8; flags aside, the report entry depends on nothing else."""
+    progress = _progress(observed, ec, et)
+    if observed is None:
+        steps, met, cover = float(et - lo), False, 0.0
+    else:
+        steps, met = max(0.0, et - observed), observed >= et
+        cover = 1.0 if met else (observed - lo) / (et - lo)
+    unmet_gate = gate and not met
+    candidate = None if progress >= 1.0 or unmet_gate else (-(w * (1.0 - progress)), steps, c)
+    gap_key = (-steps, -w, key, c) if steps > 0 else None
+    return (None if observed is None else _round4(observed), _round4(steps), _round4(progress),
+            _round4(100.0 * w / total * progress), steps, met, w * progress, w * cover,
+            candidate, gap_key)
+
+
+@dataclass(slots=True)
+class _Competencies:
+    entries: list[dict[str, Any]]  # the report's per-competency explanation
+    steps: list[float]  # rating steps up to the target bar (the gap, unrounded)
+    met: list[bool]
+    count: list[int]  # ratings
+    n_rated: int  # competencies someone rated
+    unmet_gates: list[int]
+    candidates: list[tuple[float, float, int]]  # (-score gain, steps, c) for _path_to_ready
+    gaps: list[tuple[float, float, str, int]]  # (-steps, -weight, key, c) where steps > 0
+    terms: list[float]  # weight x progress: the score's summands (_path_to_ready edits them)
+    weighted_progress: float  # their sum, in competency order
+    coverage: float  # sum of weight x share of the target met, in competency order
+
+
+def _competencies(lv: _LevelPlan, tally: _Tally, policy: Policy) -> _Competencies:
+    """Per competency: observed (DESIGN.md step 1), then progress, gap, contribution and
+    flags (steps 2, 3, 6 and 8), and the running sums of the score and the coverage in
+    competency order.
+
+    observed = sum(role weight x role mean) / sum(role weight) over the roles present, in
+    policy order (as score_cohort() adds them). Observed values repeat from report to report
+    (ratings are mostly whole or half steps, and few roles combine them), so _derive runs
+    once per competency, level pair and num / den (see _DERIVED); a report builds its entry
+    from the memoized numbers and adds its flags."""
+    sums, counts, evidenced = tally.sums, tally.counts, tally.evidenced
+    n = len(lv.comps)
+    entries: list[dict[str, Any]] = []
+    steps, met, count, terms = [0.0] * n, [False] * n, [0] * n, [0.0] * n
+    unmet: list[int] = []
+    candidates: list[tuple[float, float, int]] = []
+    gaps: list[tuple[float, float, str, int]] = []
+    acc = coverage = 0.0
+    n_rated = 0
+    for c, key, weight, ec, et, gate, slot, unrated, before, self_cell, self_weight, after \
+            in lv.comps:
+        # The roles in policy order: those before self, self, those after it. The other
+        # roles' sums (for the self lead) add up the same terms in the same order.
+        num = den = 0.0
+        k_c = 0
+        for g, w in before:
+            k = counts[g]
+            if k:
+                num += w * (sums[g] / k)
+                den += w
+                k_c += k
+        other_num, other_den = num, den
+        self_count = counts[self_cell] if self_cell >= 0 else 0
+        if self_count:
+            self_mean = sums[self_cell] / self_count
+            num += self_weight * self_mean
+            den += self_weight
+            k_c += self_count
+        for g, w in after:
+            k = counts[g]
+            if k:
+                term = w * (sums[g] / k)
+                num += term
+                den += w
+                other_num += term
+                other_den += w
+                k_c += k
+        count[c] = k_c
+        if den:
+            n_rated += 1
+            ratio = num / den
+            derived = _DERIVED.get((slot, ratio))
+            if derived is None:
+                derived = _derive(c, *lv.specs[c], lv.total_weight, _snap(ratio))
+                if len(_DERIVED) >= _DERIVED_LIMIT:
+                    _DERIVED.clear()
+                _DERIVED[slot, ratio] = derived
         else:
-            other_num[c] += w * mean
-            other_den[c] += w
-        managed += k == px.manager_idx
-        values[c] += vals
-    lead = [None if s is None or not d else _snap(s - n / d)
-            for s, n, d in zip(self_mean, other_num, other_den, strict=True)]
-    return _Observed(
-        value=[_snap(n / d) if d else None for n, d in zip(num, den, strict=True)],
-        self_lead=lead,
-        spread=[max(v) - min(v) for v in values if len(v) > 1],
-        managed=managed,
-    )
-
-
-def _flags(
-    rated: bool, met: bool, gate: bool, evidenced: bool, self_lead: float | None, policy: Policy,
-) -> list[str]:
-    flags = []
-    if gate and not met:
-        flags.append("gate_unmet")
-    if self_lead is not None and self_lead >= policy.blind_spot_steps:
-        flags.append("blind_spot")
-    if self_lead is not None and -self_lead >= policy.hidden_strength_steps:
-        flags.append("hidden_strength")
-    if rated and not evidenced:
-        flags.append("no_evidence")
-    if not rated:
-        flags.append("unrated")
-    return flags
+            derived = unrated
+        observed4, gap4, progress4, contribution4, gap, ok, weighted, covered, candidate, \
+            gap_key = derived
+        steps[c], met[c], terms[c] = gap, ok, weighted
+        acc += weighted
+        coverage += covered
+        if candidate is not None:
+            candidates.append(candidate)
+        if gap_key is not None:
+            gaps.append(gap_key)
+        if gate and not ok:
+            unmet.append(c)
+            flags = ["gate_unmet"]
+        else:
+            flags = []
+        if derived is unrated:
+            flags.append("unrated")
+        else:
+            if self_count and other_den:  # self mean minus the other roles' weighted mean
+                lead = _snap(self_mean - other_num / other_den)
+                if lead >= policy.blind_spot_steps:
+                    flags.append("blind_spot")
+                if -lead >= policy.hidden_strength_steps:
+                    flags.append("hidden_strength")
+            if not evidenced[c]:
+                flags.append("no_evidence")
+        entries.append({
+            "key": key, "weight": weight, "expected_current": ec, "expected_target": et,
+            "observed": observed4, "gap": gap4, "progress": progress4,
+            "contribution": contribution4, "flags": flags,
+        })
+    return _Competencies(entries, steps, met, count, n_rated, unmet, candidates, gaps, terms,
+                         acc, coverage)
 
 
 def _confidence(
-    obs: _Observed, ratings: Sequence[Rating], n_evidence: int, px: _PolicyIndex, policy: Policy
+    tally: _Tally, comps: _Competencies, n_ratings: int, n_raters: int, managed: int,
+    px: _PolicyIndex, policy: Policy,
 ) -> dict[str, Any]:
     """How far the ratings can be trusted; never changes score or band.
 
@@ -522,116 +760,149 @@ def _confidence(
                   competencies with two or more ratings of (highest - lowest rating);
                   0.5 (unknown) when no competency has two ratings
       evidence  = ratings with non-empty evidence / ratings
+    The value is then scaled by the share of the rubric's competencies that were rated at all:
+    a report resting on two competencies of twelve cannot be trusted like a complete one.
     level: high when value >= confidence_high, medium when >= confidence_medium, else low;
     at most medium without any manager rating. Nothing rated: value 0, low.
     More raters, a manager, closer agreement and more evidence each raise the value.
     """
-    n_rated = sum(v is not None for v in obs.value)
+    n_rated = comps.n_rated
     if not n_rated:
         return {"level": "low", "value": 0.0, "reasons": ["No ratings yet."]}
-    n_raters = len({(r.rater_role, r.rater_id or None) for r in ratings})
-    spread = sum(obs.spread) / len(obs.spread) if obs.spread else None
+    spreads = [h - lo for h, lo, k in zip(tally.high, tally.low, comps.count, strict=True)
+               if k > 1]
+    spread = sum(spreads) / len(spreads) if spreads else None
     factors = {
-        "manager": obs.managed / n_rated,
+        "manager": managed / n_rated,
         "raters": min(1.0, n_raters / policy.confidence_full_raters),
         "agreement": 0.5 if spread is None
         else 1.0 - min(1.0, spread / policy.confidence_max_spread),
-        "evidence": n_evidence / len(ratings),
+        "evidence": tally.n_evidence / n_ratings,
     }
-    weights = px.confidence_weights
-    value = sum(weights[k] * f for k, f in factors.items()) / sum(weights.values())
-    if value >= policy.confidence_high and obs.managed:
+    w_manager, w_raters, w_agreement, w_evidence, w_total = px.confidence_terms
+    n_competencies = len(comps.count)
+    value = (w_manager * factors["manager"] + w_raters * factors["raters"]
+             + w_agreement * factors["agreement"] + w_evidence * factors["evidence"]
+             ) / w_total * (n_rated / n_competencies)
+    if value >= policy.confidence_high and managed:
         level = "high"
     elif value >= policy.confidence_medium:
         level = "medium"
     else:
         level = "low"
     reasons = [
-        f"Manager rated {obs.managed} of {n_rated} rated competencies." if obs.managed
+        f"Manager rated {managed} of {n_rated} rated competencies." if managed
         else "No manager rating, so confidence is at most medium.",
         f"{n_raters} distinct rater{'s' if n_raters != 1 else ''}"
         f" ({policy.confidence_full_raters} or more for full credit).",
         "Only one rating per competency, so agreement is unknown." if spread is None
         else f"Raters differ by {spread:.1f} steps on average per competency.",
         f"Evidence on {round(100 * factors['evidence'])}% of ratings.",
+        f"{n_rated} of {n_competencies} competencies rated.",
     ]
     return {"level": level, "value": math.floor(value * 100 + 0.5) / 100, "reasons": reasons}
 
 
 def _path_to_ready(
-    rx: _RubricIndex, progress: list[float], steps: list[float], forced: list[int],
-    policy: Policy,
+    rx: _RubricIndex, comps: _Competencies, ready_now: float
 ) -> list[int] | None:
     """Fewest competencies to bring to the target bar for ready_now, then least total steps.
 
     Unmet gates are always in. The other candidates are sorted by score gain; the shortest
     prefix that reaches ready_now gives the minimal count k (no k-1 set gains more). A
-    branch-and-bound search then looks for a cheaper set of that size. None: unreachable.
+    branch-and-bound search then looks for a cheaper set of that size, unless the prefix
+    already costs no more than the k cheapest candidates together. None: unreachable.
     """
     weights, total = rx.weights, rx.total_weight
-    gain = [w * (1.0 - p) for w, p in zip(weights, progress, strict=True)]
-    base = sum(weights[c] * (1.0 if c in forced else progress[c]) for c in range(len(weights)))
+    # The score's summands (weight x progress, in competency order) with the unmet gates at
+    # the bar; a competency brought to the bar adds its weight instead. sum() adds them in
+    # order from 0, as the score does, so reaches() is exactly what re-scoring would give.
+    terms = comps.terms
+    for c in comps.unmet_gates:
+        terms[c] = weights[c]
+    base = sum(terms)
 
     def near(extra_gain: float) -> bool:  # reaches(), but for float rounding in the last bit
-        return _round_score(100.0 * (base + extra_gain) / total) >= policy.ready_now
+        return _round_score(100.0 * (base + extra_gain) / total) >= ready_now
 
-    def reaches(chosen: Sequence[int]) -> bool:  # exactly as re-scoring computes it
-        p = list(progress)
-        for c in (*forced, *chosen):
-            p[c] = 1.0
-        return _round_score(_raw_score(weights, p, total)) >= policy.ready_now
+    def reaches(chosen: Sequence[int]) -> bool:
+        raised = terms.copy()
+        for c in chosen:
+            raised[c] = weights[c]
+        return _round_score(100.0 * sum(raised) / total) >= ready_now
 
-    cands = sorted((c for c in range(len(weights)) if progress[c] < 1.0 and c not in forced),
-                   key=lambda c: (-gain[c], steps[c], c))
-    prefix = [0.0]
-    for c in cands:
-        prefix.append(prefix[-1] + gain[c])
-    k = next((k for k in range(len(cands) + 1) if near(prefix[k])), len(cands))
-    best, best_cost = cands[:k], sum(steps[c] for c in cands[:k])
-    cheapest_after = [steps[c] for c in cands]  # cheapest step count from position i on
-    for i in range(len(cands) - 2, -1, -1):
-        cheapest_after[i] = min(cheapest_after[i], cheapest_after[i + 1])
-    # A gain below this can never reach the bar (0.1 below it, to be safe from rounding).
-    need = (policy.ready_now - 0.1) * total / 100.0 - base
+    # by gain (largest first), then steps, then index; by position in cands from here on
+    ordered = comps.candidates
+    ordered.sort()
+    neg_gain, cost, cands = zip(*ordered, strict=True) if ordered else ((), (), ())
+    n = len(cands)
+    prefix = list(itertools.accumulate(map(operator.neg, neg_gain), initial=0.0))
+    k = min(bisect.bisect_left(prefix, True, key=near), n)  # near() is monotone in the gain
+    best, best_cost, checked = list(cands[:k]), sum(cost[:k]), False
+    # No set of k costs less than the k cheapest candidates together; the search could then
+    # only end where it starts (its 1e-9 margin dwarfs the rounding in either sum).
+    if 0 < k < n and best_cost > sum(sorted(cost)[:k]) + 5e-10:
+        gain = [-g for g in neg_gain]
+        cheapest_after = list(itertools.accumulate(reversed(cost), min))[::-1]
+        # A gain below this can never reach the bar (0.1 below it, to be safe from rounding).
+        need = (ready_now - 0.1) * total / 100.0 - base
 
-    def search(i: int, chosen: list[int], got: float, cost: float) -> None:
-        nonlocal best, best_cost
-        left = k - len(chosen)
-        if left == 0:
-            if cost < best_cost - 1e-9 and near(got) and reaches(chosen):
-                best, best_cost = list(chosen), cost
-            return
-        if len(cands) - i < left or cost + left * cheapest_after[i] >= best_cost - 1e-9:
-            return
-        if got + prefix[i + left] - prefix[i] < need:
-            return  # even the largest remaining gains fall short
-        c = cands[i]
-        chosen.append(c)
-        search(i + 1, chosen, got + gain[c], cost + steps[c])
-        chosen.pop()
-        search(i + 1, chosen, got, cost)
+        def search(i: int, chosen: list[int], got: float, spent: float) -> None:
+            """Each candidate from i on as the next pick, in the order of an include-first
+            recursion (take j, else skip it and go on to j + 1), with its bounds at each j."""
+            nonlocal best, best_cost, checked
+            left = k - len(chosen)  # >= 1
+            for j in range(i, n):
+                if n - j < left or spent + left * cheapest_after[j] >= best_cost - 1e-9:
+                    return
+                if got + prefix[j + left] - prefix[j] < need:
+                    return  # even the largest remaining gains fall short
+                if left > 1:
+                    chosen.append(cands[j])
+                    search(j + 1, chosen, got + gain[j], spent + cost[j])
+                    chosen.pop()
+                elif (spent + cost[j] < best_cost - 1e-9 and near(got + gain[j])
+                        and reaches([*chosen, cands[j]])):
+                    best, best_cost, checked = [*chosen, cands[j]], spent + cost[j], True
 
-    if 0 < k < len(cands):
         search(0, [], 0.0, 0.0)
+        # search() refers to itself, a reference cycle that would leave all of this to the
+        # cyclic garbage collector (measurably slower for every report); break it.
+        del search
     # near() and reaches() can only disagree within a last-bit rounding; then grow greedily.
-    while not reaches(best):
-        if len(best) == len(cands):
+    while not (checked or reaches(best)):
+        if len(best) == n:
             return None
-        best = best + [c for c in cands if c not in best][:1]
-    return forced + best
+        best.append(next(c for c in cands if c not in best))
+    return comps.unmet_gates + best
 
 
-def _digest(
-    rx: _RubricIndex, px: _PolicyIndex, current: str, target: str, cols: _Columns
-) -> str:
-    """sha256 of the canonical inputs. A rating is [cell, rater_id, proficiency, evidence]
-    (cell = competency index * len(policy roles) + role index, both fixed by the rubric and
-    policy content also hashed); None and "" are the same input, as are 4 and 4.0."""
-    rows = sorted(zip(cols.cell, cols.rater, map(float, cols.proficiency), cols.evidence,
-                      strict=True))
-    text = (f'{{"current_level":{_dumps(current)},"policy":{px.canonical},'
-            f'"ratings":{_dumps(rows)},"rubric":{rx.canonical},"target_level":{_dumps(target)}}}')
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+_DIGEST_MAGIC = b"readiness-inputs/2\n"
+
+
+def _digest(lv: _LevelPlan, rows: list[_Row]) -> str:
+    """sha256 of the canonical inputs, as "sha256:<hex>".
+
+    The bytes hashed are b"readiness-inputs/2\\n", the JSON object (sorted keys, no
+    whitespace) of current_level, policy and rubric content and target_level, b"\\n", then the
+    ratings as rows (cell, rater_id, proficiency, evidence) in sorted order: their count as
+    int64, the cells as int64, the proficiencies as float64 (all little-endian), then the
+    rater ids followed by the evidence texts, UTF-8, each followed by NUL (or, should one
+    contain NUL, b"\\xff" and their JSON array). cell = competency index * len(policy roles) +
+    role index, both fixed by the rubric and policy content also hashed; None and "" are the
+    same input, as are 4 and 4.0. _LevelPlan holds the hash of everything before the ratings.
+    Binary numbers keep the per-call cost to a sort and a few C-speed passes (no float repr).
+    """
+    rows.sort()
+    n = len(rows)
+    numbers = struct.pack(f"<q{n}q{n}d", n, *map(_CELL, rows), *map(_PROFICIENCY, rows))
+    strings = (*map(_RATER, rows), *map(_EVIDENCE, rows))
+    texts = "\0".join((*strings, ""))
+    digest = lv.digest.copy()
+    digest.update(numbers)
+    digest.update(texts.encode() if texts.count("\0") == len(strings) else
+                  b"\xff" + _dumps(strings).encode())
+    return "sha256:" + digest.hexdigest()
 
 
 def score(
@@ -645,82 +916,59 @@ def score(
 
     Raises ScoringInputError listing every invalid input at once.
     """
-    rx, px = _rubric_index(rubric), _policy_index(policy)
-    errors: list[tuple[str, str]] = []
-    cur, tgt = _resolve_levels(rx, rubric.levels, current_level, target_level, errors)
-    cols = _Columns.of(ratings, _cells(rubric, policy))
-    if not cols.looks_valid(rubric.scale_min, rubric.scale_max):
-        errors += _rating_errors(rx, px, rubric, ratings)
-    if errors:
-        raise ScoringInputError(errors)
+    plan = _plan_of(rubric, policy)
+    lv = plan.levels.get((current_level, target_level))
+    rows = _rows(plan.cells, ratings)
+    try:
+        tally = None if rows is None else _tally(plan, rows)
+    except TypeError:  # a proficiency that is not a number
+        tally = None
+    valid = tally is not None and _plausible(tally, rows, rubric.scale_min, rubric.scale_max)
+    if lv is None or not valid:  # resolve the levels (once), or raise with every problem
+        lv = _level_plan(plan, rubric, current_level, target_level, None if valid else ratings)
+        if tally is None:  # _rating_errors found nothing to name: let the error itself show
+            tally = _tally(plan, rows)  # type: ignore[arg-type]
+    assert rows is not None  # an unknown competency or role is always an error
 
-    n_comp, n_roles = len(rx.keys), len(px.weights)
-    obs = _observe(cols, px, n_comp)
-    evidenced = [cell // n_roles for cell, e in zip(cols.cell, cols.evidence, strict=True)
-                 if e and not e.isspace()]
-    has_evidence = set(evidenced)
-    target = rubric.levels[tgt]
-    exp_cur, exp_tgt = rx.expected[cur], rx.expected[tgt]
-    gated = rx.gates[tgt]
-    weights, total, lo = rx.weights, rx.total_weight, rubric.scale_min
-    progress: list[float] = []
-    steps: list[float] = []  # rating steps up to the target bar (the gap, unrounded)
-    met: list[bool] = []
-    competencies: list[dict[str, Any]] = []
-    coverage = 0.0
-    for c, key in enumerate(rx.keys):
-        o, ec, et = obs.value[c], exp_cur[c], exp_tgt[c]
-        ok = o is not None and o >= et
-        prog = _progress(o, ec, et)
-        gap = float(et - lo) if o is None else max(0.0, et - o)
-        if o is not None:
-            coverage += weights[c] * (1.0 if ok else (o - lo) / (et - lo))
-        progress.append(prog)
-        steps.append(gap)
-        met.append(ok)
-        competencies.append({
-            "key": key, "weight": weights[c], "expected_current": ec, "expected_target": et,
-            "observed": None if o is None else _round4(o), "gap": _round4(gap),
-            "progress": _round4(prog), "contribution": _round4(100.0 * weights[c] / total * prog),
-            "flags": _flags(o is not None, ok, c in gated, c in has_evidence, obs.self_lead[c],
-                            policy),
-        })
-
-    final = _round_score(_raw_score(weights, progress, total))
-    unmet = [c for c in gated if not met[c]]
-    band = _band(final, bool(unmet), policy)
-    path = [] if band == READY_NOW else _path_to_ready(rx, progress, steps, unmet, policy)
+    rx = plan.rx
+    comps = _competencies(lv, tally, policy)
+    entries, keys = comps.entries, rx.keys
+    final = _round_score(100.0 * comps.weighted_progress / lv.total_weight)
+    band = _band(final, bool(comps.unmet_gates), policy)
+    path = [] if band == READY_NOW else _path_to_ready(rx, comps, policy.ready_now)
     if band == READY_NOW:
-        reason = f"Already ready_now for {target}; no rating improvement is needed."
+        reason = f"Already ready_now for {lv.target}; no rating improvement is needed."
     elif path is None:
         reason = (f"No set of rating improvements reaches ready_now: even every competency at "
-                  f"the {target} bar falls short of the policy threshold {policy.ready_now}.")
+                  f"the {lv.target} bar falls short of the policy threshold {policy.ready_now}.")
     else:
         reason = None
-    gaps = sorted((c for c in range(n_comp) if steps[c] > 0),
-                  key=lambda c: (-steps[c], -weights[c], rx.keys[c]))[:3]
+    # a rater is (role, rater_id), ratings without an id being one rater per role
+    n_raters = len(set(map(_ROLE_RATER, rows)))
     return {
         "score": final,
         "band": BANDS[band],
-        "coverage": _round_score(100.0 * coverage / total),
-        "current_level": rubric.levels[cur],
-        "target_level": target,
-        "confidence": _confidence(obs, ratings, len(evidenced), px, policy),
-        "competencies": competencies,
-        "gates": [{"competency": rx.keys[c], "met": met[c]} for c in gated],
+        "coverage": _round_score(100.0 * comps.coverage / lv.total_weight),
+        "current_level": lv.current,
+        "target_level": lv.target,
+        "confidence": _confidence(tally, comps, len(rows), n_raters,
+                                  _rated(tally.counts, plan.px.manager_idx, len(plan.px.weights)),
+                                  plan.px, policy),
+        "competencies": entries,
+        "gates": [{"competency": keys[c], "met": comps.met[c]} for c in lv.gated],
         "top_gaps": [
-            {"competency": rx.keys[c], "gap": _round4(steps[c]),
+            {"competency": key, "gap": entries[c]["gap"],
              "recommendations": [dict(r) for r in rx.recommendations[c]]}
-            for c in gaps
+            for _, _, key, c in sorted(comps.gaps)[:3]
         ],
         "path_to_ready": [
-            {"competency": rx.keys[c], "from": competencies[c]["observed"], "to": exp_tgt[c]}
-            for c in sorted(path or (), key=lambda c: (steps[c], c))
+            {"competency": keys[c], "from": entries[c]["observed"], "to": lv.expected_target[c]}
+            for _, c in sorted((comps.steps[c], c) for c in path or ())
         ],
         "path_to_ready_reason": reason,
         "policy": {"name": policy.name, "version": policy.version},
         "rubric": {"key": rubric.key, "version": rubric.version},
-        "inputs_digest": _digest(rx, px, rubric.levels[cur], target, cols),
+        "inputs_digest": _digest(lv, rows),
     }
 
 

@@ -20,7 +20,9 @@ VersionNo = Annotated[int, Path(ge=1, le=1_000_000, description="Version number"
 ExportFormat = Annotated[Literal["json", "yaml", "csv"], Query(description="Export format")]
 
 
-_EXPORT_CONTENT = {media: {"schema": {"type": "string"}}
+# JSON is the import document itself; YAML and CSV are text.
+_EXPORT_CONTENT = {media: {"schema": {"$ref": "#/components/schemas/RubricCreate"}
+                           if media == "application/json" else {"type": "string"}}
                    for media in service.EXPORT_FORMATS.values()}
 
 
@@ -75,10 +77,15 @@ async def import_rubric(
     return idem.run(lambda: _created(service.import_document(session, doc, publish_now=publish)))
 
 
+def _document(body_etag: tuple[bytes, str]) -> Response:
+    body, tag = body_etag
+    return Response(body, media_type="application/json", headers={"ETag": tag})
+
+
 @router.get("/{key}", response_model=RubricVersionRead, operation_id="rubrics_get")
-def get_rubric(key: RubricKey, response: Response, session: SessionDep, _: Reader):
+def get_rubric(key: RubricKey, session: SessionDep, _: Reader):
     """The latest published version of a rubric."""
-    return _answer(response, service.get_latest_published(session, key))
+    return _document(service.document(session, key))
 
 
 @router.get("/{key}/export", operation_id="rubrics_export",
@@ -104,9 +111,8 @@ def create_version(key: RubricKey, session: SessionDep, _: Writer, idem: Idempot
 
 @router.get("/{key}/versions/{version}", response_model=RubricVersionRead,
             operation_id="rubrics_get_version")
-def get_version(key: RubricKey, version: VersionNo, response: Response, session: SessionDep,
-                _: Reader):
-    return _answer(response, service.get_version(session, key, version))
+def get_version(key: RubricKey, version: VersionNo, session: SessionDep, _: Reader):
+    return _document(service.document(session, key, version))
 
 
 @router.put("/{key}/versions/{version}", response_model=RubricVersionRead,

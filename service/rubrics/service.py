@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import func
 from sqlmodel import Session, select
 
+from .. import events
 from ..http import encode_cursor, etag
 from ..models import utcnow
 from ..problems import (
@@ -84,8 +84,56 @@ def get_latest_published(session: Session, key: str) -> RubricVersion:
     return found
 
 
+def latest_published_number(session: Session, key: str) -> int:
+    """The number of the latest published version (one scalar query, for hot paths)."""
+    number = session.exec(
+        select(RubricVersion.version).join(Rubric)
+        .where(Rubric.key == key, RubricVersion.status == PUBLISHED)
+        .order_by(RubricVersion.version.desc()).limit(1)
+    ).first()
+    if number is None:
+        _rubric(session, key)
+        raise NotFound(f"Rubric '{key}' has no published version.")
+    return number
+
+
 def version_etag(version: RubricVersion) -> str:
     return etag(version.version, version.row_version)
+
+
+# Serialised documents, keyed by (database, key, version, row_version): every change of a
+# version bumps its row_version, so a hit is always current; one scalar query finds the key.
+_documents: dict[tuple, bytes] = {}
+
+
+def document(session: Session, key: str, version: int | None = None) -> tuple[bytes, str]:
+    """(JSON body, ETag) of a version, or of the latest published one when ``version`` is None."""
+    query = select(RubricVersion.version, RubricVersion.row_version).join(Rubric).where(
+        Rubric.key == key)
+    if version is None:
+        query = query.where(RubricVersion.status == PUBLISHED).order_by(
+            RubricVersion.version.desc()).limit(1)
+    else:
+        query = query.where(RubricVersion.version == version)
+    found = session.exec(query).first()
+    if found is None:
+        # Raise the same 404s as the uncached readers do (they say what is missing).
+        if version is None:
+            get_latest_published(session, key)
+        get_version(session, key, version or 0)
+    number, row_version = found
+    cache_key = (id(session.get_bind()), key, number, row_version)
+    body = _documents.get(cache_key)
+    if body is None:
+        if len(_documents) > 512:
+            _documents.clear()
+        body = _documents[cache_key] = to_read(get_version(session, key, number)
+                                               ).model_dump_json().encode()
+    return body, etag(number, row_version)
+
+
+def clear_caches() -> None:
+    _documents.clear()
 
 
 def to_content(version: RubricVersion, key: str) -> RubricCreate:
@@ -245,6 +293,8 @@ def publish(session: Session, version: RubricVersion) -> RubricVersion:
     version.updated_at = version.published_at
     session.add(version)
     session.flush()
+    events.emit(session, events.RUBRIC_PUBLISHED,
+                {"rubric": {"key": version.rubric.key, "version": version.version}})
     return version
 
 
@@ -397,10 +447,10 @@ def load_defaults(session: Session) -> list[str]:
         if any(to_content(v, doc.key) == doc for v in published):
             messages.append(f"rubric {doc.key}: up to date")
             continue
-        version = import_document(session, doc, publish_now=True)
+        try:
+            version = import_document(session, doc, publish_now=True)
+        except Conflict:  # someone is editing a draft of it: leave their work alone
+            messages.append(f"rubric {doc.key}: skipped, a draft version is open")
+            continue
         messages.append(f"rubric {doc.key}: published version {version.version}")
     return messages
-
-
-def count_rubrics(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Rubric)).one()

@@ -82,3 +82,19 @@ async def test_only_admins_manage_keys(make_key, client_with):
     async with client_with(make_key("rubrics:write")) as client:
         response = await client.post("/v1/api-keys", json={"name": "x", "scopes": ["admin"]})
     assert response.status_code == 403
+
+
+async def test_person_bound_admin_keys_are_not_limited_to_their_person(
+        make_key, client_with, admin, engine):
+    from tests.factories.people import sync_person
+    from tests.factories.rubrics import load_default_rubric
+
+    await load_default_rubric(engine)
+    await sync_person(admin, "E124")
+    async with client_with(make_key("admin", person="E123")) as hr_admin:
+        seen = await hr_admin.get("/v1/people/E124/readiness")
+    # Reached E124 (who simply has no finalized assessment yet) rather than being fenced off.
+    assert seen.status_code == 404 and "no finalized assessment" in seen.json()["detail"]
+    async with client_with(make_key("readiness:read", person="E123")) as self_service:
+        fenced = await self_service.get("/v1/people/E124/readiness")
+    assert fenced.status_code == 404 and "no finalized" not in fenced.json()["detail"]

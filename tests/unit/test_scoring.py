@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from service.readiness import scoring
 from service.readiness.scoring import (
     BANDS,
     CompetencySpec,
@@ -221,8 +223,18 @@ def test_confidence_falls_with_spread_and_missing_evidence():
     value = {name: score(RUBRIC, "l2", r)["confidence"]["value"]
              for name, r in (("agree", agree), ("split", split), ("bare", bare))}
     # manager 1*0.3 + raters 2/4*0.25 + agreement 0.25*(1, 0, 1) + evidence 0.2*(1, 1, 0)
-    assert value == {"agree": 0.88, "split": 0.63, "bare": 0.68}
+    # = 0.875, 0.625, 0.675; only craft of the rubric's four competencies is rated: x 1/4
+    assert value == {"agree": 0.22, "split": 0.16, "bare": 0.17}
     assert score(RUBRIC, "l2", [])["confidence"]["level"] == "low"
+
+
+def test_confidence_grows_with_the_share_of_competencies_rated():
+    one = [mgr("craft", 4), Rating("craft", "peer", "p1", 4, "x")]
+    two = [*one, mgr("people", 3), Rating("people", "peer", "p1", 3, "x")]
+    low, higher = (score(RUBRIC, "l2", r)["confidence"] for r in (one, two))
+    assert (low["value"], higher["value"]) == (0.22, 0.44)  # 0.875 x 1/4, 0.875 x 2/4
+    assert "1 of 4 competencies rated." in low["reasons"]
+    assert higher["level"] == "low" and low["level"] == "low"
 
 
 # --------------------------------------------------------------------- gaps and the path
@@ -320,6 +332,14 @@ def test_invalid_inputs_are_all_reported_with_field_paths():
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan"), "4", None, 0.5, 5.5])
+def test_every_unusable_proficiency_is_reported(bad):
+    ratings = [mgr("craft", 4), Rating("people", "peer", "p", bad), mgr("people", 3)]
+    with pytest.raises(ScoringInputError) as info:
+        score(RUBRIC, "l2", ratings)
+    assert info.value.errors == [("ratings[1].proficiency", "must be a number in 1..5")]
+
+
 @pytest.mark.parametrize(("current", "target", "message"), [
     ("l3", None, "top level"), ("l2", "l2", "above"), ("l2", "l1", "above"),
 ])
@@ -380,8 +400,9 @@ def test_digest_is_stable_and_ignores_the_order_of_ratings():
     shuffled = ratings[::-1]
     assert canonical_json(score(RUBRIC, "l2", shuffled)) == canonical_json(report)
     # pinned: changing the canonical encoding would change every digest already stored
+    # (encoding "readiness-inputs/2", see scoring._digest)
     assert report["inputs_digest"] == (
-        "sha256:8b7a773a00dde77e687c130b602e2afa7110ebb77a3519ad3b3e3e6735a0af4f")
+        "sha256:19ac360b9ef30c6a9536b10033ecb4e4229e4773bf74613056fcfb08d7a428e3")
     # equal inputs spelt differently are equal; a different input is not
     same = [mgr("craft", 3.5), Rating("craft", "peer", "p1", 4.0, "shipped"),
             Rating("people", "self", "", 3.0, ""), mgr("people", 2)]
@@ -391,6 +412,76 @@ def test_digest_is_stable_and_ignores_the_order_of_ratings():
     other_policy = Policy(version=2)
     assert score(RUBRIC, "l2", ratings, policy=other_policy)["inputs_digest"] \
         != report["inputs_digest"]
+
+
+def test_digest_tells_apart_every_input():
+    base = [mgr("craft", 3.5), Rating("craft", "peer", "p1", 4, "shipped")]
+    variants = {
+        "base": (RUBRIC, "l2", base, None, Policy()),
+        "target": (RUBRIC, "l1", base, "l3", Policy()),
+        "current": (RUBRIC, "l1", base, None, Policy()),
+        "rater": (RUBRIC, "l2", [base[0], Rating("craft", "peer", "p2", 4, "shipped")], None,
+                  Policy()),
+        "anonymous": (RUBRIC, "l2", [base[0], Rating("craft", "peer", None, 4, "shipped")],
+                      None, Policy()),
+        "role": (RUBRIC, "l2", [base[0], Rating("craft", "upward", "p1", 4, "shipped")], None,
+                 Policy()),
+        "competency": (RUBRIC, "l2", [base[0], Rating("people", "peer", "p1", 4, "shipped")],
+                       None, Policy()),
+        "proficiency": (RUBRIC, "l2", [base[0], Rating("craft", "peer", "p1", 4.5, "shipped")],
+                        None, Policy()),
+        "evidence": (RUBRIC, "l2", [base[0], Rating("craft", "peer", "p1", 4, "shipped!")], None,
+                     Policy()),
+        "no evidence": (RUBRIC, "l2", [base[0], Rating("craft", "peer", "p1", 4)], None,
+                        Policy()),
+        "one rating more": (RUBRIC, "l2", [*base, mgr("people", 2)], None, Policy()),
+        "policy": (RUBRIC, "l2", base, None, Policy(ready_now=91)),
+        "rubric": (replace(RUBRIC, version=4), "l2", base, None, Policy()),
+    }
+    digests = {name: score(r, cur, ratings, tgt, pol)["inputs_digest"]
+               for name, (r, cur, ratings, tgt, pol) in variants.items()}
+    assert len(set(digests.values())) == len(digests)
+
+
+def test_digest_of_texts_containing_nul_is_unambiguous():
+    # Joined with NUL these two would read alike; such texts are hashed as JSON instead.
+    one = [Rating("craft", "manager", "a", 4, "b\0c")]
+    other = [Rating("craft", "manager", "a\0b", 4, "c")]
+    assert score(RUBRIC, "l2", one)["inputs_digest"] != score(RUBRIC, "l2", other)["inputs_digest"]
+    two = [*one, Rating("people", "peer", "x\0y", 3)]
+    assert score(RUBRIC, "l2", two)["inputs_digest"] == \
+        score(RUBRIC, "l2", two[::-1])["inputs_digest"]
+
+
+def test_reports_share_no_mutable_parts():
+    # Per-competency numbers are memoized across calls; the reports built from them must not
+    # be, or one caller's edit would show in the next report.
+    ratings = [mgr("craft", 3.5), Rating("craft", "self", "s", 5), mgr("people", 2)]
+    first = score(RUBRIC, "l2", ratings)
+    pristine = json.loads(canonical_json(first))
+    first["competencies"][0]["flags"].append("edited")
+    first["competencies"][0]["observed"] = -1
+    first["top_gaps"][0]["recommendations"].append({"kind": "edited"})
+    for gap in first["top_gaps"]:
+        for recommendation in gap["recommendations"]:
+            recommendation["title"] = "edited"
+    first["confidence"]["reasons"].clear()
+    first["path_to_ready"].clear()
+    assert json.loads(canonical_json(score(RUBRIC, "l2", ratings))) == pristine
+
+
+def test_the_memo_of_derived_values_stays_bounded_and_changes_nothing(monkeypatch):
+    rng = random.Random(7)
+    cases = [[mgr(k, round(rng.uniform(1, 5), 3)) for k in KEYS] for _ in range(60)]
+    fresh = []
+    for ratings in cases:
+        scoring._DERIVED.clear()
+        fresh.append(canonical_json(score(RUBRIC, "l2", ratings)))
+    monkeypatch.setattr(scoring, "_DERIVED_LIMIT", 16)
+    scoring._DERIVED.clear()
+    for _ in range(2):
+        assert [canonical_json(score(RUBRIC, "l2", r)) for r in cases] == fresh
+        assert len(scoring._DERIVED) <= 16
 
 
 # ------------------------------------------------------------------------------- cohort

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.readiness import scoring
 from service.readiness.scoring import (
     BANDS,
     ROLES,
@@ -118,6 +119,15 @@ def test_permuting_ratings_changes_nothing(case, rnd):
     rnd.shuffle(shuffled)
     assert canonical_json(score(rubric, current, shuffled, target)) == canonical_json(
         score(rubric, current, ratings, target))
+
+
+@PROFILE
+@given(cases())
+def test_memoized_numbers_give_the_report_computed_afresh(case):
+    rubric, current, target, ratings = case
+    scoring._DERIVED.clear()
+    fresh = canonical_json(score(rubric, current, ratings, target))
+    assert canonical_json(score(rubric, current, ratings, target)) == fresh
 
 
 @PROFILE

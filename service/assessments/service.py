@@ -1,0 +1,527 @@
+"""Assessment logic: creation against a pinned published rubric version, one rater's ratings
+at a time, the lifecycle ``draft -> submitted -> finalized`` (plus ``supersede``), who may see
+what, and the audit trail. Routes call these functions; they never touch the session.
+
+Every change bumps the assessment's row version *first* (an UPDATE that checks the version the
+request read), so of two writers holding the same ETag exactly one gets past that statement;
+the other gets ``StaleDataError`` (412) before it has touched a rating. The audit event is
+written in the same transaction.
+
+Person-bound principals (an API key made with ``--person E123``):
+- read the assessments of that person, with peer ratings' ``rater_id`` hidden;
+- read someone else's assessment only when they rated in it, and then see only their own
+  ratings (its history stays hidden: it would show the other raters);
+- list only their own assessments; write only ``self`` ratings on their own draft (403
+  otherwise); cannot create assessments or move them through the lifecycle (403).
+Anything they may not see is 404, so existence does not leak.
+"""
+
+import uuid
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import numpy as np
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, select
+
+from .. import events
+from ..auth.principal import Principal
+from ..http import encode_cursor, etag
+from ..models import utcnow
+from ..people import service as people
+from ..problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from ..rubrics import service as rubrics
+from ..rubrics.models import PUBLISHED, RubricVersion
+from .models import (
+    DRAFT,
+    FINALIZED,
+    RATER_ROLES,
+    SUBMITTED,
+    SUPERSEDED,
+    Assessment,
+    AssessmentEvent,
+    Rating,
+)
+from .schemas import (
+    AssessmentCreate,
+    AssessmentEventRead,
+    AssessmentRead,
+    RatingIn,
+    RatingsUpdate,
+    RubricPin,
+)
+from .schemas import Rating as RatingRead
+
+_ROLE_ORDER = {role: i for i, role in enumerate(RATER_ROLES)}
+
+
+# --- who sees what ---------------------------------------------------------------------------
+
+def _sees_all(assessment: Assessment, principal: Principal | None) -> bool:
+    """Unrestricted principals, and a person-bound one looking at its own assessment."""
+    return principal is None or principal.person is None \
+        or principal.person == assessment.person_external_id
+
+
+def _can_read(assessment: Assessment, principal: Principal | None) -> bool:
+    return _sees_all(assessment, principal) or any(
+        r.rater_id == principal.person for r in assessment.ratings)
+
+
+def _visible_ratings(assessment: Assessment, viewer: Principal | None) -> list[Rating]:
+    ratings = sorted(assessment.ratings,
+                     key=lambda r: (_ROLE_ORDER[r.rater_role], r.rater_id, r.position))
+    if _sees_all(assessment, viewer):
+        return ratings
+    return [r for r in ratings if r.rater_id == viewer.person]
+
+
+def _shown_rater_id(role: str, rater_id: str | None, viewer: Principal | None) -> str | None:
+    """Peer feedback is anonymous to the person assessed."""
+    if viewer is not None and viewer.person is not None and role == "peer" \
+            and rater_id != viewer.person:
+        return None
+    return rater_id
+
+
+def _forbid_person_bound(principal: Principal, action: str) -> None:
+    if principal.person is not None:
+        raise Forbidden(f"A key bound to a person may only write its own self ratings; it "
+                        f"cannot {action}.")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def _not_found(assessment_id: object) -> NotFound:
+    return NotFound(f"No assessment with id '{assessment_id}'.")
+
+
+def get_assessment(session: Session, assessment_id: uuid.UUID | str,
+                   principal: Principal | None) -> Assessment:
+    """The assessment if this principal may read it, else 404 (``None``: internal callers)."""
+    try:
+        key = assessment_id if isinstance(assessment_id, uuid.UUID) else uuid.UUID(assessment_id)
+    except ValueError as exc:
+        raise _not_found(assessment_id) from exc
+    assessment = session.get(Assessment, key)
+    if assessment is None or not _can_read(assessment, principal):
+        raise _not_found(assessment_id)
+    return assessment
+
+
+def assessment_etag(assessment: Assessment) -> str:
+    return etag(assessment.id.hex[:12], assessment.row_version)
+
+
+def to_read(assessment: Assessment, viewer: Principal | None = None) -> AssessmentRead:
+    """The wire shape; ``viewer`` trims it for person-bound principals (see module doc)."""
+    return AssessmentRead(
+        id=assessment.id, person=assessment.person_external_id,
+        rubric=RubricPin(key=assessment.rubric_key, version=assessment.rubric_version),
+        current_level=assessment.current_level, target_level=assessment.target_level,
+        cycle=assessment.cycle, status=assessment.status, org_unit=assessment.org_unit,
+        ratings=[RatingRead(competency=r.competency, rater_role=r.rater_role,
+                            rater_id=_shown_rater_id(r.rater_role, r.rater_id, viewer),
+                            proficiency=r.proficiency, evidence=r.evidence)
+                 for r in _visible_ratings(assessment, viewer)],
+        supersedes=assessment.supersedes_id, superseded_by=assessment.superseded_by_id,
+        created_at=assessment.created_at, updated_at=assessment.updated_at,
+        submitted_at=assessment.submitted_at, finalized_at=assessment.finalized_at,
+    )
+
+
+class ScoringInputs(NamedTuple):
+    rubric_key: str
+    rubric_version: int
+    current_level: str
+    target_level: str
+    ratings: list[RatingRead]
+
+
+def scoring_inputs(session: Session, assessment: Assessment) -> ScoringInputs:
+    """What readiness scoring needs: the pinned rubric (load it with
+    ``rubrics.get_version(session, key, version)``), the two levels and every rating."""
+    return ScoringInputs(assessment.rubric_key, assessment.rubric_version,
+                         assessment.current_level, assessment.target_level,
+                         to_read(assessment).ratings)
+
+
+def list_assessments(session: Session, principal: Principal, *, person: str | None = None,
+                     rubric: str | None = None, status: str | None = None,
+                     cycle: str | None = None, org_unit: str | None = None,
+                     target_level: str | None = None, limit: int, after: list | None
+                     ) -> tuple[list[AssessmentRead], str | None]:
+    """Oldest first. A person-bound principal lists only its own person's assessments."""
+    if principal.person is not None:
+        if person not in (None, principal.person):
+            return [], None
+        person = principal.person
+    query = (select(Assessment).order_by(Assessment.created_at, Assessment.id)
+             .limit(limit + 1))
+    if after:
+        created_at, last_id = _cursor_values(after)
+        query = query.where(or_(Assessment.created_at > created_at,
+                                and_(Assessment.created_at == created_at,
+                                     Assessment.id > last_id)))
+    for column, value in ((Assessment.person_external_id, person),
+                          (Assessment.rubric_key, rubric), (Assessment.status, status),
+                          (Assessment.cycle, cycle), (Assessment.org_unit, org_unit),
+                          (Assessment.target_level, target_level)):
+        if value is not None:
+            query = query.where(column == value)
+    found = list(session.exec(query))
+    page, more = found[:limit], len(found) > limit
+    next_cursor = (encode_cursor([page[-1].created_at.isoformat(), page[-1].id.hex])
+                   if more else None)
+    return [to_read(a, principal) for a in page], next_cursor
+
+
+def _cursor_values(after: list) -> tuple[datetime, uuid.UUID]:
+    try:
+        return datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+    except (IndexError, TypeError, ValueError) as exc:
+        raise InvalidInput.field("query.cursor", "not a cursor this API issued") from exc
+
+
+def list_history(session: Session, assessment: Assessment, principal: Principal, *,
+                 limit: int, after: list | None
+                 ) -> tuple[list[AssessmentEventRead], str | None]:
+    if not _sees_all(assessment, principal):
+        raise _not_found(assessment.id)  # a rater of someone else sees no one else's actions
+    query = (select(AssessmentEvent).where(AssessmentEvent.assessment_id == assessment.id)
+             .order_by(AssessmentEvent.seq).limit(limit + 1))
+    if after:
+        query = query.where(AssessmentEvent.seq > _int(after[0]))
+    found = list(session.exec(query))
+    page, more = found[:limit], len(found) > limit
+    data = [AssessmentEventRead(seq=e.seq, action=e.action, principal=e.principal, at=e.at,
+                                details=_shown_details(e.details, principal)) for e in page]
+    return data, (encode_cursor([page[-1].seq]) if more else None)
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int):
+        raise InvalidInput.field("query.cursor", "not a cursor this API issued")
+    return value
+
+
+def _shown_details(details: dict[str, Any], viewer: Principal) -> dict[str, Any]:
+    if "rater_id" in details:
+        shown = _shown_rater_id(details.get("rater_role", ""), details["rater_id"], viewer)
+        return details | {"rater_id": shown}
+    return details
+
+
+# --- creating --------------------------------------------------------------------------------
+
+def create_assessment(session: Session, data: AssessmentCreate, principal: Principal
+                      ) -> Assessment:
+    _forbid_person_bound(principal, "create assessments")
+    try:
+        person = people.get_person(session, data.person)
+    except NotFound as exc:
+        raise InvalidInput.field("person", f"no person with external id '{data.person}'; "
+                                           "sync them first (PUT /v1/people/{external_id})"
+                                 ) from exc
+    if not person.active:
+        raise InvalidInput.field("person", f"person '{data.person}' is deactivated")
+    rubric_key = data.rubric.key if data.rubric else person.rubric
+    if rubric_key is None:
+        raise InvalidInput.field("rubric", f"person '{data.person}' is on no rubric; name one")
+    version = _pinned_version(session, rubric_key, data.rubric.version if data.rubric else None)
+    levels = [lv.key for lv in version.levels]
+    if person.level not in levels:
+        raise InvalidInput.field(
+            "person", f"the person's level ({person.level or 'none'}) is not a level of "
+                      f"rubric '{rubric_key}' version {version.version}")
+    target = _target_level(levels, person.level, data.target_level)
+    assessment = Assessment(
+        person_id=person.id, person_external_id=person.external_id, org_unit=person.org_unit,
+        rubric_key=rubric_key, rubric_version=version.version, current_level=person.level,
+        target_level=target, cycle=data.cycle, status=DRAFT)
+    session.add(assessment)
+    session.flush()
+    _record(session, assessment, "created", principal, {
+        "person": person.external_id, "rubric": {"key": rubric_key, "version": version.version},
+        "current_level": person.level, "target_level": target, "cycle": data.cycle})
+    return assessment
+
+
+def _pinned_version(session: Session, key: str, number: int | None) -> RubricVersion:
+    try:
+        if number is None:
+            return rubrics.get_latest_published(session, key)
+        version = rubrics.get_version(session, key, number)
+    except NotFound as exc:
+        field = "rubric.version" if number is not None else "rubric.key"
+        raise InvalidInput.field(field, exc.detail or "not found") from exc
+    if version.status != PUBLISHED:
+        raise InvalidInput.field("rubric.version", f"version {number} of '{key}' is "
+                                                   f"{version.status}; assessments pin a "
+                                                   "published version")
+    return version
+
+
+def _target_level(levels: list[str], current: str, target: str | None) -> str:
+    position = levels.index(current)
+    if target is None:
+        if position + 1 == len(levels):
+            raise InvalidInput.field("target_level", f"'{current}' is the top level; there is "
+                                                     "no level to assess for")
+        return levels[position + 1]
+    if target not in levels:
+        raise InvalidInput.field("target_level", f"'{target}' is not a level of the rubric "
+                                                 f"(one of {', '.join(levels)})")
+    if levels.index(target) <= position:
+        raise InvalidInput.field("target_level", f"'{target}' is not above the current level "
+                                                 f"'{current}'")
+    return target
+
+
+# --- rating ----------------------------------------------------------------------------------
+
+def validate_ratings(version: RubricVersion, ratings: list[RatingIn], *,
+                     path: str = "ratings") -> list[FieldError]:
+    """Each rating names a competency of the version, once, with a proficiency in its scale."""
+    known = {c.key for c in version.competencies}
+    lo, hi = version.scale_min, version.scale_max
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for i, rating in enumerate(ratings):
+        if rating.competency not in known:
+            errors.append(FieldError(field=f"{path}[{i}].competency", message=(
+                f"'{rating.competency}' is not a competency of rubric version "
+                f"{version.version}")))
+        elif rating.competency in seen:
+            errors.append(FieldError(field=f"{path}[{i}].competency",
+                                     message=f"'{rating.competency}' is rated twice"))
+        seen.add(rating.competency)
+        if not lo <= rating.proficiency <= hi:
+            errors.append(FieldError(field=f"{path}[{i}].proficiency",
+                                     message=f"must be within the scale {lo}..{hi}"))
+    return errors
+
+
+def set_ratings(session: Session, assessment: Assessment, data: RatingsUpdate,
+                principal: Principal) -> Assessment:
+    """Replace every rating of one rater (role + id). Nothing changes unless all is valid."""
+    rater_id = data.rater_id
+    if data.rater_role == "self":
+        rater_id = rater_id or assessment.person_external_id
+        if rater_id != assessment.person_external_id:
+            raise InvalidInput.field("rater_id", "self ratings are the assessed person's own: "
+                                                 f"'{assessment.person_external_id}'")
+    elif rater_id is None:
+        raise InvalidInput.field("rater_id", f"required for {data.rater_role} ratings")
+    if principal.person is not None and not (
+            data.rater_role == "self" and principal.person == assessment.person_external_id):
+        raise Forbidden("A key bound to a person may only write its own self ratings.")
+    _require_status(assessment, DRAFT, "rated")
+    version = rubrics.get_version(session, assessment.rubric_key, assessment.rubric_version)
+    if errors := validate_ratings(version, data.ratings):
+        raise InvalidInput("Some ratings do not fit the assessment's rubric.", errors)
+
+    mine = [r for r in assessment.ratings
+            if (r.rater_role, r.rater_id) == (data.rater_role, rater_id)]
+    kept = [(r.competency, r.rater_role, r.proficiency) for r in assessment.ratings
+            if r not in mine]
+    assessment.ratings_packed = pack_ratings(
+        [c.key for c in version.competencies],
+        kept + [(r.competency, data.rater_role, r.proficiency) for r in data.ratings])
+    _touch(session, assessment)  # the version-checked UPDATE comes first (module doc)
+    previous = {r.competency: r.proficiency for r in mine}
+    # Deletes are flushed before the inserts: the unit of work would otherwise insert first
+    # and trip the (assessment, role, rater, competency) unique constraint.
+    assessment.ratings = [r for r in assessment.ratings if r not in mine]
+    session.flush()
+    assessment.ratings.extend(
+        Rating(position=i, competency=r.competency, rater_role=data.rater_role,
+               rater_id=rater_id, proficiency=r.proficiency,
+               evidence=r.evidence if r.evidence and r.evidence.strip() else None)
+        for i, r in enumerate(data.ratings))
+    session.flush()
+    _record(session, assessment, "ratings_set", principal, {
+        "rater_role": data.rater_role, "rater_id": rater_id,
+        "ratings": {r.competency: r.proficiency for r in data.ratings},
+        "previous": previous})
+    return assessment
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+def _require_status(assessment: Assessment, allowed: str | set[str], action: str) -> None:
+    allowed = {allowed} if isinstance(allowed, str) else allowed
+    if assessment.status not in allowed:
+        raise Conflict(f"The assessment is {assessment.status}; only a "
+                       f"{' or '.join(sorted(allowed))} assessment can be {action}.",
+                       current_status=assessment.status)
+
+
+def submit(session: Session, assessment: Assessment, principal: Principal) -> Assessment:
+    _forbid_person_bound(principal, "submit assessments")
+    _require_status(assessment, DRAFT, "submitted")
+    assessment.status, assessment.submitted_at = SUBMITTED, utcnow()
+    _touch(session, assessment)
+    _record(session, assessment, "submitted", principal, {"from": DRAFT, "to": SUBMITTED})
+    # Webhooks write their outbox row from this event (service/events.py).
+    events.emit(session, events.ASSESSMENT_SUBMITTED, _event_payload(assessment))
+    return assessment
+
+
+def finalize(session: Session, assessment: Assessment, principal: Principal) -> Assessment:
+    _forbid_person_bound(principal, "finalize assessments")
+    _require_status(assessment, SUBMITTED, "finalized")
+    assessment.status, assessment.finalized_at = FINALIZED, utcnow()
+    _touch(session, assessment)
+    _record(session, assessment, "finalized", principal, {"from": SUBMITTED, "to": FINALIZED})
+    # Readiness stores its report snapshot and webhooks their outbox row from this event, in
+    # this transaction (service/events.py): a finalized assessment always has both.
+    events.emit(session, events.ASSESSMENT_FINALIZED, _event_payload(assessment))
+    return assessment
+
+
+def supersede(session: Session, assessment: Assessment, principal: Principal) -> Assessment:
+    """A new draft with the same pins and a copy of the ratings; the old one is superseded."""
+    _forbid_person_bound(principal, "supersede assessments")
+    _require_status(assessment, {SUBMITTED, FINALIZED}, "superseded")
+    successor = Assessment(
+        person_id=assessment.person_id, person_external_id=assessment.person_external_id,
+        org_unit=assessment.org_unit, rubric_key=assessment.rubric_key,
+        rubric_version=assessment.rubric_version, current_level=assessment.current_level,
+        target_level=assessment.target_level, cycle=assessment.cycle, status=DRAFT,
+        supersedes_id=assessment.id, ratings_packed=assessment.ratings_packed,
+        ratings=[Rating(position=r.position, competency=r.competency, rater_role=r.rater_role,
+                        rater_id=r.rater_id, proficiency=r.proficiency, evidence=r.evidence)
+                 for r in assessment.ratings])
+    session.add(successor)
+    session.flush()  # the successor must exist before the old row points at it
+    previous_status = assessment.status
+    assessment.status, assessment.superseded_by_id = SUPERSEDED, successor.id
+    _touch(session, assessment)
+    _record(session, assessment, "superseded", principal,
+            {"from": previous_status, "to": SUPERSEDED, "by": str(successor.id)})
+    _record(session, successor, "created", principal,
+            {"supersedes": str(assessment.id), "ratings_copied": len(successor.ratings)})
+    return successor
+
+
+def _event_payload(assessment: Assessment) -> dict[str, Any]:
+    return {"assessment": to_read(assessment).model_dump(mode="json")}
+
+
+# --- plumbing --------------------------------------------------------------------------------
+
+def _touch(session: Session, assessment: Assessment) -> None:
+    """UPDATE the row now: bumps and checks the row version (StaleDataError -> 412)."""
+    assessment.updated_at = utcnow()
+    session.add(assessment)
+    session.flush()
+
+
+def _record(session: Session, assessment: Assessment, action: str, principal: Principal,
+            details: dict[str, Any]) -> None:
+    """Append to the audit trail. Callers have already updated the assessment row, which
+    holds its lock on PostgreSQL (and SQLite serialises writers), so ``max(seq) + 1`` is safe;
+    the (assessment_id, seq) unique constraint backs that up."""
+    last = session.exec(select(func.max(AssessmentEvent.seq))
+                        .where(AssessmentEvent.assessment_id == assessment.id)).one()
+    session.add(AssessmentEvent(assessment_id=assessment.id, seq=(last or 0) + 1,
+                                action=action, principal=principal.id, details=details))
+    session.flush()
+
+
+# --- cohorts (for readiness) -----------------------------------------------------------------
+
+class CohortRow(NamedTuple):
+    assessment_id: uuid.UUID
+    person: str
+    rubric_key: str
+    rubric_version: int
+    current_level: str
+    target_level: str
+    cycle: str
+
+
+class CohortInputs(NamedTuple):
+    """Rows, and their ratings as parallel arrays: row index, competency index (in the pinned
+    rubric version's order), rater-role index (in ``RATER_ROLES``), proficiency."""
+
+    rows: list[CohortRow]
+    r_row: np.ndarray
+    r_competency: np.ndarray
+    r_role: np.ndarray
+    r_proficiency: np.ndarray
+
+
+def pack_ratings(competencies: list[str], ratings: Iterable[tuple[str, str, float]]) -> bytes:
+    """Ratings as 3 bytes each: competency index, role index, proficiency (scales are 0-100
+    and rubrics have at most 100 competencies, so every value fits a byte)."""
+    index = {key: i for i, key in enumerate(competencies)}
+    return bytes(b for c, role, p in ratings for b in (index[c], _ROLE_ORDER[role], int(p)))
+
+
+def cohort_inputs(session: Session, *, persons: set[str] | None = None,
+                  org_unit: str | None = None, rubric: str | None = None,
+                  cycle: str | None = None, current_level: str | None = None,
+                  target_level: str | None = None) -> CohortInputs:
+    """Each matching person's latest submitted or finalized assessment with its ratings, in
+    one query whatever the cohort size: the packed ratings decode straight into arrays."""
+    latest = func.row_number().over(partition_by=Assessment.person_external_id,
+                                    order_by=(Assessment.created_at.desc(),
+                                              Assessment.id.desc())).label("latest")
+    query = select(Assessment.id, Assessment.person_external_id, Assessment.rubric_key,
+                   Assessment.rubric_version, Assessment.current_level,
+                   Assessment.target_level, Assessment.cycle, Assessment.ratings_packed,
+                   latest).where(Assessment.status.in_((SUBMITTED, FINALIZED)))
+    if persons is not None:
+        query = query.where(Assessment.person_external_id.in_(sorted(persons)))
+    for column, value in ((Assessment.org_unit, org_unit), (Assessment.rubric_key, rubric),
+                          (Assessment.cycle, cycle), (Assessment.current_level, current_level),
+                          (Assessment.target_level, target_level)):
+        if value is not None:
+            query = query.where(column == value)
+    chosen = query.subquery()
+    found = session.exec(select(*list(chosen.c)[:8]).where(chosen.c.latest == 1)
+                         .order_by(chosen.c.person_external_id)).all()
+    rows = [CohortRow(*r[:7]) for r in found]
+    blobs = [r[7] if r[7] is not None else _repack(session, r) for r in found]
+    flat = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(-1, 3)
+    counts = np.fromiter((len(b) // 3 for b in blobs), np.int64, len(blobs))
+    return CohortInputs(rows, np.repeat(np.arange(len(rows)), counts), flat[:, 0].astype(np.int64),
+                        flat[:, 1].astype(np.int64), flat[:, 2].astype(np.float64))
+
+
+def _repack(session: Session, row) -> bytes:
+    """Packed ratings of a row written before the column existed (from the rating rows)."""
+    version = rubrics.get_version(session, row.rubric_key, row.rubric_version)
+    ratings = session.exec(select(Rating.competency, Rating.rater_role, Rating.proficiency)
+                           .where(Rating.assessment_id == row.id)).all()
+    return pack_ratings([c.key for c in version.competencies], ratings)
+
+
+# --- batches (GraphQL DataLoaders: one query for a whole page, whatever its size) ---------------
+
+def get_assessments(session: Session, ids: Collection[uuid.UUID], principal: Principal | None
+                    ) -> dict[uuid.UUID, Assessment]:
+    """The assessments among these ids that this principal may read (as ``get_assessment``
+    decides), by id; the others are absent. Ratings come with them (one more query)."""
+    if not ids:
+        return {}
+    found = session.exec(select(Assessment).where(Assessment.id.in_(sorted(ids))))
+    return {a.id: a for a in found if _can_read(a, principal)}
+
+
+def assessments_of_people(session: Session, persons: Collection[str], principal: Principal
+                          ) -> dict[str, list[Assessment]]:
+    """Each person's assessments, oldest first, as ``list_assessments(person=...)`` lists them:
+    a person-bound principal gets only its own person's (everyone else: an empty list)."""
+    out: dict[str, list[Assessment]] = {p: [] for p in persons}
+    wanted = [p for p in persons if principal.person in (None, p)]
+    if wanted:
+        found = session.exec(select(Assessment)
+                             .where(Assessment.person_external_id.in_(sorted(wanted)))
+                             .order_by(Assessment.created_at, Assessment.id))
+        for assessment in found:
+            out[assessment.person_external_id].append(assessment)
+    return out

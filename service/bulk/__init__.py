@@ -1,0 +1,1 @@
+"""Bulk imports of assessments (JSONL and CSV) run as background jobs, and streamed exports."""

@@ -1,0 +1,141 @@
+"""Root mutations: the REST writes, one code path. Each validates with the REST request model,
+checks the same scope, applies the same If-Match rule as its REST route, and calls the same
+service function, which enforces the person-bound rules. Each runs in a savepoint of the
+request's transaction (``Context.write``): a failing mutation leaves nothing behind."""
+
+import uuid
+from typing import Annotated
+
+import strawberry
+from pydantic import BaseModel
+
+from ..assessments import service as assessments
+from ..assessments.schemas import AssessmentCreate, RatingsUpdate
+from ..http import check_if_match
+from ..outlines import service as outlines
+from ..outlines.schemas import OutlineCreate
+from ..people import service as people
+from ..people.schemas import ExternalId, PersonUpdate
+from ..problems import PreconditionFailed
+from ..readiness import service as readiness
+from ..readiness.schemas import SimulateRequest
+from .errors import arguments
+from .inputs import (
+    AssessmentInput,
+    OutlineInput,
+    PersonInput,
+    RatingChangeInput,
+    RatingsInput,
+    to_model,
+)
+from .loaders import assessment_of, outline_of, person_of
+from .types import Assessment, Info, Outline, Simulation, UpsertPersonResult
+
+IfMatch = Annotated[str | None, strawberry.argument(
+    description="The `etag` of the version being changed (REST's `If-Match`)")]
+
+
+class _PersonKey(BaseModel):
+    external_id: ExternalId  # as REST's path parameter
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create or replace a person (the HRIS sync; needs "
+                                     "`people:write`). `ifMatch` is honoured when given.")
+    async def upsert_person(self, info: Info, external_id: str, input: PersonInput,
+                            if_match: IfMatch = None) -> UpsertPersonResult | None:
+        ctx = info.context
+        ctx.require("people:write")
+        with arguments():
+            to_model(_PersonKey, {"external_id": external_id})
+        with arguments("input"):
+            data = to_model(PersonUpdate, input)
+
+        def upsert() -> UpsertPersonResult:
+            if if_match is not None:
+                current = people.find_person(ctx.session, external_id)
+                if current is None:
+                    raise PreconditionFailed(
+                        f"No person with external id '{external_id}' exists yet.")
+                check_if_match(if_match, people.person_etag(current), required=False)
+            person, created = people.upsert_person(ctx.session, external_id, data)
+            return UpsertPersonResult(person=person_of(person), created=created)
+
+        with arguments("input"):
+            return await ctx.write(upsert)
+
+    @strawberry.mutation(description="Start a draft assessment (needs `assessments:write`; not "
+                                     "for person-bound credentials)")
+    async def create_assessment(self, info: Info, input: AssessmentInput) -> Assessment | None:
+        ctx = info.context
+        principal = ctx.require("assessments:write")
+        with arguments("input"):
+            data = to_model(AssessmentCreate, input)
+            return await ctx.write(lambda: assessment_of(
+                assessments.create_assessment(ctx.session, data, principal), ctx))
+
+    @strawberry.mutation(description="Replace one rater's ratings on a draft (needs "
+                                     "`assessments:write`). `ifMatch` is required.")
+    async def set_ratings(self, info: Info, id: uuid.UUID, input: RatingsInput,
+                          if_match: IfMatch = None) -> Assessment | None:
+        ctx = info.context
+        principal = ctx.require("assessments:write")
+        with arguments("input"):
+            data = to_model(RatingsUpdate, input)
+
+        def rate() -> Assessment:
+            found = assessments.get_assessment(ctx.session, id, principal)
+            check_if_match(if_match, assessments.assessment_etag(found))
+            return assessment_of(assessments.set_ratings(ctx.session, found, data, principal),
+                                 ctx)
+
+        with arguments("input"):
+            return await ctx.write(rate)
+
+    @strawberry.mutation(description="`draft -> submitted` (needs `assessments:write`)")
+    async def submit_assessment(self, info: Info, id: uuid.UUID, if_match: IfMatch = None
+                                ) -> Assessment | None:
+        return await _transition(info, assessments.submit, id, if_match)
+
+    @strawberry.mutation(description="`submitted -> finalized`: the report is stored (needs "
+                                     "`assessments:write`)")
+    async def finalize_assessment(self, info: Info, id: uuid.UUID, if_match: IfMatch = None
+                                  ) -> Assessment | None:
+        return await _transition(info, assessments.finalize, id, if_match)
+
+    @strawberry.mutation(description="Write an outline from a published template version "
+                                     "(needs `outlines:write`)")
+    async def create_outline(self, info: Info, input: OutlineInput) -> Outline | None:
+        ctx = info.context
+        principal = ctx.require("outlines:write")
+        with arguments("input"):
+            data = to_model(OutlineCreate, input)
+            return await ctx.write(lambda: outline_of(
+                outlines.create_outline(ctx.session, data, principal)))
+
+    @strawberry.mutation(description="What-if: the report with these rating changes beside the "
+                                     "current one; stores nothing (needs `readiness:read`)")
+    async def simulate_readiness(self, info: Info, assessment_id: uuid.UUID,
+                                 changes: list[RatingChangeInput],
+                                 target_level: str | None = None) -> Simulation | None:
+        ctx = info.context
+        principal = ctx.require("readiness:read")
+        with arguments():
+            body = to_model(SimulateRequest, {"changes": changes, "target_level": target_level})
+            result = await ctx.run(readiness.simulate, ctx.session, assessment_id, principal,
+                                   body)
+        return Simulation.of(result)
+
+
+async def _transition(info: Info, action, assessment_id: uuid.UUID, if_match: str | None
+                      ) -> Assessment:
+    ctx = info.context
+    principal = ctx.require("assessments:write")
+
+    def move() -> Assessment:
+        found = assessments.get_assessment(ctx.session, assessment_id, principal)
+        check_if_match(if_match, assessments.assessment_etag(found), required=False)
+        return assessment_of(action(ctx.session, found, principal), ctx)
+
+    return await ctx.write(move)

@@ -1,0 +1,149 @@
+"""Root queries: thin, like the REST routes. Each checks the scope its REST twin needs, calls
+the same service functions (through ``Context.run``) and shapes the answer."""
+
+import uuid
+
+import strawberry
+
+from ..http import decode_cursor, encode_cursor
+from ..outlines import service as outlines
+from ..people import service as people
+from ..problems import NotFound
+from ..readiness import service as readiness
+from ..readiness.schemas import CohortFilters
+from ..rubrics import service as rubrics
+from .context import Context
+from .errors import arguments
+from .inputs import (
+    CohortFilter,
+    CohortFilterBounds,
+    PageArgs,
+    PeopleFilter,
+    PeopleFilters,
+    to_model,
+)
+from .loaders import outline_of, person_of
+from .types import (
+    Assessment,
+    CohortReadiness,
+    Connection,
+    Info,
+    Outline,
+    Person,
+    Rubric,
+    RubricSummary,
+    Template,
+    TemplateSummary,
+    VersionStatus,
+)
+
+
+def _page(ctx: Context, first: int | None, after: str | None) -> tuple[int, list | None]:
+    """(page size, decoded cursor) under REST's bounds; errors name `first` and `after`."""
+    with arguments(renames={"query.cursor": "after"}):
+        to_model(PageArgs, {"first": first})
+        cursor = decode_cursor(after)
+    settings = ctx.settings
+    return min(first or settings.page_size_default, settings.page_size_max), cursor
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Rubrics by key, with their latest, published and draft "
+                                  "version numbers (needs `rubrics:read`)")
+    async def rubrics(self, info: Info, status: VersionStatus | None = None,
+                      first: int | None = None, after: str | None = None
+                      ) -> Connection[RubricSummary] | None:
+        ctx = info.context
+        ctx.require("rubrics:read")
+        limit, cursor = _page(ctx, first, after)
+        data, next_cursor = await ctx.run(lambda: rubrics.list_rubrics(
+            ctx.session, status=status and status.value, limit=limit, after=cursor))
+        return Connection.of([(encode_cursor([s.key]), RubricSummary.of(s)) for s in data],
+                             next_cursor)
+
+    @strawberry.field(description="A rubric version; without `version`, the latest published "
+                                  "one (needs `rubrics:read`)")
+    async def rubric(self, info: Info, key: str, version: int | None = None) -> Rubric | None:
+        info.context.require("rubrics:read")
+        return await info.context.loaders.rubric.load((key, version))
+
+    @strawberry.field(description="People ordered by external id, filtered (needs "
+                                  "`people:read`)")
+    async def people(self, info: Info, filter: PeopleFilter | None = None,
+                     first: int | None = None, after: str | None = None
+                     ) -> Connection[Person] | None:
+        ctx = info.context
+        ctx.require("people:read")
+        limit, cursor = _page(ctx, first, after)
+        with arguments("filter"):
+            filters = to_model(PeopleFilters, filter or {})
+
+        def page() -> tuple[list[Person], str | None]:
+            data, next_cursor = people.list_people(ctx.session, **filters.model_dump(),
+                                                   limit=limit, after=cursor)
+            rows = people.get_people(ctx.session, [p.external_id for p in data])
+            return [person_of(rows[p.external_id]) for p in data], next_cursor
+
+        found, next_cursor = await ctx.run(page)
+        ctx.loaders.person.prime_many({p.external_id: p for p in found})
+        return Connection.of([(encode_cursor([p.external_id]), p) for p in found], next_cursor)
+
+    @strawberry.field(description="A person by HRIS id (needs `people:read`)")
+    async def person(self, info: Info, external_id: str) -> Person | None:
+        info.context.require("people:read")
+        found = await info.context.loaders.person.load(external_id)
+        if found is None:
+            raise NotFound(f"No person with external id '{external_id}'.")
+        return found
+
+    @strawberry.field(description="An assessment (needs `assessments:read`; a person-bound "
+                                  "credential sees its own, and those it rated in)")
+    async def assessment(self, info: Info, id: uuid.UUID) -> Assessment | None:
+        info.context.require("assessments:read")
+        return await info.context.loaders.assessment.load(id)
+
+    @strawberry.field(description="Outline templates by key (needs `templates:read`)")
+    async def templates(self, info: Info, status: VersionStatus | None = None,
+                        first: int | None = None, after: str | None = None
+                        ) -> Connection[TemplateSummary] | None:
+        ctx = info.context
+        ctx.require("templates:read")
+        limit, cursor = _page(ctx, first, after)
+        data, next_cursor = await ctx.run(lambda: outlines.list_templates(
+            ctx.session, status=status and status.value, limit=limit, after=cursor))
+        return Connection.of([(encode_cursor([s.key]), TemplateSummary.of(s)) for s in data],
+                             next_cursor)
+
+    @strawberry.field(description="A template version; without `version`, the latest "
+                                  "published one (needs `templates:read`)")
+    async def template(self, info: Info, key: str, version: int | None = None
+                       ) -> Template | None:
+        ctx = info.context
+        ctx.require("templates:read")
+
+        def find() -> Template:
+            found = (outlines.get_version(ctx.session, key, version) if version is not None
+                     else outlines.get_latest_published(ctx.session, key))
+            return Template.of(outlines.to_version_read(found))
+
+        return await ctx.run(find)
+
+    @strawberry.field(description="An outline (needs `outlines:read`; a person-bound "
+                                  "credential sees those about or owned by its person)")
+    async def outline(self, info: Info, id: uuid.UUID) -> Outline | None:
+        ctx = info.context
+        principal = ctx.require("outlines:read")
+        return await ctx.run(lambda: outline_of(outlines.get_outline(ctx.session, id, principal)))
+
+    @strawberry.field(description="Readiness of a population: people per band, the score "
+                                  "distribution and a competency x band heat map of mean gaps "
+                                  "(needs `readiness:read`)")
+    async def cohort_readiness(self, info: Info, filter: CohortFilter | None = None
+                               ) -> CohortReadiness | None:
+        ctx = info.context
+        principal = ctx.require("readiness:read")
+        with arguments("filter"):
+            filters = CohortFilters(**to_model(CohortFilterBounds, filter or {}).model_dump())
+        result = await ctx.run(readiness.cohort, ctx.session, principal, filters)
+        return CohortReadiness.of(result.report)

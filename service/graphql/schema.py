@@ -1,0 +1,66 @@
+"""The schema, its limits, and its SDL (exported to ``openapi/schema.graphql``).
+
+Limits are checked before anything executes: the parser stops at ``MAX_TOKENS``, and
+validation refuses documents nested deeper than ``MAX_DEPTH`` or with more than
+``MAX_ALIASES`` aliases (fragments counted). Introspection can be switched off
+(``ASCENT_GRAPHQL_INTROSPECTION=false``).
+"""
+
+from datetime import datetime
+from functools import lru_cache, partial
+
+import strawberry
+from graphql import GraphQLError
+from pydantic import TypeAdapter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from .context import MAX_TOKENS
+from .errors import map_error
+from .mutations import Mutation
+from .queries import Query
+
+# people > edges > node > assessments > readiness > topGaps > recommendations > title is 8 deep;
+# person > manager > reports > assessments > opportunities > template > key is 7.
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+
+# Timestamps written exactly as REST (pydantic) writes them, e.g. 2026-07-01T09:30:00.123456Z.
+_DATETIME = TypeAdapter(datetime)
+DATETIME = strawberry.scalar(
+    name="DateTime", description="Date and time in ISO 8601, UTC, as REST writes them",
+    serialize=lambda value: _DATETIME.dump_python(value, mode="json"),
+    parse_value=_DATETIME.validate_python)
+
+
+class AscentSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        """Strawberry calls this once for every error of every result (pre-execution ones
+        included) before the answer is written: the place for the one error mapper."""
+        for error in errors:
+            map_error(error)
+
+
+@lru_cache(maxsize=2)
+def build_schema(introspection: bool = True) -> AscentSchema:
+    extensions = [
+        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return AscentSchema(query=Query, mutation=Mutation, extensions=extensions,
+                        config=StrawberryConfig(scalar_map={datetime: DATETIME}))
+
+
+def sdl() -> str:
+    """The schema in GraphQL SDL, as committed in ``openapi/schema.graphql``."""
+    return build_schema().as_str() + "\n"

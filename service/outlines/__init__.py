@@ -1,0 +1,1 @@
+"""Opportunity-outline templates and the outlines written from them."""

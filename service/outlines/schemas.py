@@ -1,0 +1,157 @@
+"""Template and outline wire shapes. ``TemplateCreate`` is also the default-content document.
+
+Shapes and types are checked here (422 on any request). The cross-field rules of a template
+(unique keys, enum options, sane bounds, known rubrics) are checked when a version is
+published, so a draft can be built up in steps. Outline values are checked against their
+template version by ``service.validate_values``."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ..people.schemas import EXTERNAL_ID_PATTERN
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+# Field keys are snake_case so that they read well in paths such as ``values.target_date``.
+FieldKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+Option = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ExternalId = Annotated[str, StringConstraints(pattern=EXTERNAL_ID_PATTERN)]  # as people use
+Status = Literal["draft", "published", "retired"]
+OutlineStatus = Literal["draft", "active", "done", "dropped"]
+FieldType = Literal["text", "markdown", "enum", "date", "integer", "list", "competency",
+                    "level", "person"]
+
+TEXT_LIMIT = 100_000  # the most any text field may allow (max_length)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TemplateField(Strict):
+    key: FieldKey
+    label: Name
+    type: FieldType
+    required: bool = False
+    help: Text = ""
+    options: list[Option] | None = Field(
+        None, max_length=100, description="The allowed values of an `enum` field")
+    multiple: bool = Field(
+        False, description="`enum`, `competency`, `level` and `person` fields: the value is a "
+                           "list of such values")
+    min: int | None = Field(None, ge=-1_000_000_000, le=1_000_000_000,
+                            description="Lowest allowed value of an `integer` field")
+    max: int | None = Field(None, ge=-1_000_000_000, le=1_000_000_000,
+                            description="Highest allowed value of an `integer` field")
+    max_length: int | None = Field(
+        None, ge=1, le=TEXT_LIMIT,
+        description="Longest `text` or `markdown` value, or `list` item, in characters")
+    max_items: int | None = Field(None, ge=1, le=1000,
+                                  description="Most items of a `list` or `multiple` field")
+    rubric: Key | None = Field(
+        None, description="`competency` and `level` fields: the rubric whose latest published "
+                          "version the values must belong to")
+    group: Name | None = Field(
+        None, description="Heading shared by consecutive fields that belong together, "
+                          "e.g. the parts of a target condition")
+
+
+class TemplateContent(Strict):
+    name: Name
+    description: Text = ""
+    fields: list[TemplateField] = Field(default_factory=list, max_length=100)
+
+
+class TemplateCreate(TemplateContent):
+    """A template document: what create takes and what the default content files hold."""
+
+    key: Key
+
+
+class TemplateUpdate(TemplateContent):
+    """Full replacement of a draft's content."""
+
+
+class TemplateVersionRead(TemplateCreate):
+    version: int
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+    retired_at: datetime | None = None
+
+
+class TemplateVersionSummary(BaseModel):
+    version: int
+    status: Status
+    name: str
+    created_at: datetime
+    published_at: datetime | None = None
+    retired_at: datetime | None = None
+
+
+class TemplateSummary(BaseModel):
+    key: str
+    name: str = Field(description="Name of the latest version")
+    description: str
+    latest_version: int
+    published_version: int | None = Field(description="Latest published version, if any")
+    draft_version: int | None = Field(description="The open draft, if any")
+
+
+class TemplateRef(Strict):
+    key: Key
+    version: int | None = Field(None, ge=1, le=1_000_000,
+                                description="Default: the latest published version")
+
+
+class PinnedTemplate(BaseModel):
+    key: str
+    version: int
+
+
+class OutlineContent(Strict):
+    title: Name
+    values: dict[str, Any] = Field(
+        default_factory=dict, max_length=200,
+        description="Field key -> value, checked against the template version's fields")
+    person: ExternalId | None = Field(None, description="The person the outline is about")
+    assessment_id: uuid.UUID | None = Field(None, description="The assessment it came from")
+    competencies: list[Key] = Field(
+        default_factory=list, max_length=50,
+        description="Competency keys the outline works on (competency values are added)")
+    owner: ExternalId | None = Field(
+        None, description="External id of the person accountable. Left out: unchanged on "
+                          "update; on create the caller's own person, else `person`")
+
+
+class OutlineCreate(OutlineContent):
+    template: TemplateRef
+    status: Literal["draft", "active"] = "draft"
+
+
+class OutlineUpdate(OutlineContent):
+    """Full replacement of an outline's content (the template version stays pinned)."""
+
+
+class OutlineStatusChange(Strict):
+    status: OutlineStatus
+
+
+class OutlineRead(BaseModel):
+    id: uuid.UUID
+    template: PinnedTemplate
+    title: str
+    status: OutlineStatus
+    values: dict[str, Any]
+    person: str | None
+    assessment_id: uuid.UUID | None
+    competencies: list[str]
+    owner: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,73 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from ..auth.principal import require
+from ..db import SessionDep
+from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
+from ..problems import PROBLEM_RESPONSES, PreconditionFailed, responses
+from . import service
+from .schemas import EXTERNAL_ID_PATTERN, PersonRead, PersonUpdate
+
+router = APIRouter(prefix="/v1/people", tags=["people"], responses=PROBLEM_RESPONSES)
+
+Reader = require("people:read")
+Writer = require("people:write")
+ExternalIdPath = Annotated[str, Path(pattern=EXTERNAL_ID_PATTERN,
+                                     description="The person's HRIS employee id")]
+Filter = Annotated[str | None, Query(max_length=200)]
+
+
+def _answer(response: Response, person) -> PersonRead:
+    response.headers["ETag"] = service.person_etag(person)
+    return service.to_read(person)
+
+
+@router.get("", response_model=Page[PersonRead], operation_id="people_list")
+def list_people(
+    request: Request, response: Response, session: SessionDep, principal: Reader,
+    org_unit: Filter = None,
+    manager: Annotated[str | None, Query(max_length=200,
+                                         description="Manager's external id")] = None,
+    rubric: Annotated[str | None, Query(max_length=64)] = None,
+    level: Annotated[str | None, Query(max_length=64)] = None,
+    active: Annotated[bool | None, Query(description="Only active (or inactive) people")
+                      ] = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
+):
+    """People ordered by external id, filtered; cursor paginated. A credential bound to a
+    person sees only that person."""
+    page = page_params(request, limit, cursor)
+    data, next_cursor = service.list_people(
+        session, org_unit=org_unit, manager=manager, rubric=rubric, level=level, active=active,
+        limit=page.limit, after=page.after, principal=principal)
+    set_link_header(request, response, next_cursor)
+    return Page(data=data, next_cursor=next_cursor)
+
+
+@router.get("/{external_id}", response_model=PersonRead, operation_id="people_get")
+def get_person(external_id: ExternalIdPath, response: Response, session: SessionDep,
+               principal: Reader):
+    return _answer(response, service.visible_person(session, external_id, principal))
+
+
+@router.put("/{external_id}", response_model=PersonRead, operation_id="people_upsert",
+            responses={201: {"model": PersonRead, "description": "Created"},
+                       **responses(412)})
+def upsert_person(external_id: ExternalIdPath, data: PersonUpdate, response: Response,
+                  session: SessionDep, principal: Writer, if_match: IfMatch = None):
+    """Create (201) or replace (200) a person: the HRIS sync. Sending the stored values again
+    changes nothing (same ETag). `If-Match` is honoured when given. Deactivate with
+    `"active": false`; people are never deleted, so their assessments keep their subject."""
+    service.require_directory_writer(principal)
+    if if_match is not None:
+        current = service.find_person(session, external_id)
+        if current is None:
+            raise PreconditionFailed(f"No person with external id '{external_id}' exists yet.")
+        check_if_match(if_match, service.person_etag(current), required=False)
+    person, created = service.upsert_person(session, external_id, data)
+    if created:
+        response.status_code = 201
+        response.headers["Location"] = f"/v1/people/{external_id}"
+    return _answer(response, person)

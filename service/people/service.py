@@ -1,0 +1,181 @@
+"""People logic: the HRIS upsert, lookups other domains use, and filtered listing.
+
+Other domains call ``get_person``, ``find_existing`` and ``upsert_person``; none of them
+reads the person table itself."""
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..auth.principal import Principal
+from ..http import encode_cursor, etag
+from ..models import utcnow
+from ..problems import FieldError, Forbidden, InvalidInput, NotFound, field_path
+from ..rubrics import service as rubrics
+from .models import Person
+from .schemas import PersonRead, PersonUpdate
+
+_FIELDS = tuple(f for f in PersonUpdate.model_fields if f != "external_id")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def find_person(session: Session, external_id: str) -> Person | None:
+    return session.exec(select(Person).where(Person.external_id == external_id)).first()
+
+
+def get_person(session: Session, external_id: str) -> Person:
+    person = find_person(session, external_id)
+    if person is None:
+        raise NotFound(f"No person with external id '{external_id}'.")
+    return person
+
+
+def find_existing(session: Session, external_ids: set[str]) -> set[str]:
+    """Which of these external ids belong to a synced person (active or not)."""
+    if not external_ids:
+        return set()
+    found: set[str] = set()
+    ids = sorted(external_ids)
+    for start in range(0, len(ids), 500):  # keep IN lists well under backend limits
+        chunk = ids[start:start + 500]
+        found.update(session.exec(select(Person.external_id)
+                                  .where(Person.external_id.in_(chunk))).all())
+    return found
+
+
+def person_etag(person: Person) -> str:
+    return etag(person.id.hex[:12], person.row_version)
+
+
+def to_read(person: Person) -> PersonRead:
+    return PersonRead.model_validate(person, from_attributes=True)
+
+
+def visible_person(session: Session, external_id: str, principal: Principal) -> Person:
+    """A person as this principal may see them: self-service principals see only themselves
+    (others are 404, so the directory does not leak)."""
+    if principal.person is not None and principal.person != external_id:
+        raise NotFound(f"No person with external id '{external_id}'.")
+    return get_person(session, external_id)
+
+
+def require_directory_writer(principal: Principal) -> None:
+    if principal.person is not None:
+        raise Forbidden("A credential bound to a person cannot change people records.")
+
+
+def list_people(session: Session, *, org_unit: str | None = None, manager: str | None = None,
+                rubric: str | None = None, level: str | None = None,
+                active: bool | None = None, limit: int, after: list | None,
+                principal: Principal | None = None) -> tuple[list[PersonRead], str | None]:
+    query = select(Person).order_by(Person.external_id).limit(limit + 1)
+    if principal is not None and principal.person is not None:
+        query = query.where(Person.external_id == principal.person)
+    if after:
+        query = query.where(Person.external_id > str(after[0]))
+    for column, value in ((Person.org_unit, org_unit), (Person.manager_external_id, manager),
+                          (Person.rubric, rubric), (Person.level, level),
+                          (Person.active, active)):
+        if value is not None:
+            query = query.where(column == value)
+    people = list(session.exec(query))
+    page, more = people[:limit], len(people) > limit
+    return [to_read(p) for p in page], (encode_cursor([page[-1].external_id]) if more else None)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def _validated(external_id: str, data: PersonUpdate | Mapping[str, Any]) -> PersonUpdate:
+    """Accept the API model or a plain mapping (bulk import), validated the same way."""
+    if not isinstance(data, PersonUpdate):
+        try:
+            data = PersonUpdate.model_validate(dict(data))
+        except ValidationError as exc:
+            raise InvalidInput("The person has invalid fields.", [
+                FieldError(field=field_path(e["loc"]), message=e["msg"]) for e in exc.errors()
+            ]) from exc
+    if data.external_id is not None and data.external_id != external_id:
+        raise InvalidInput.field("external_id", f"must equal the id in the path ('{external_id}')")
+    return data
+
+
+def check_placement(session: Session, rubric: str | None, level: str | None) -> None:
+    """A level must be a level of the latest published version of the person's rubric."""
+    if rubric is None:
+        if level is not None:
+            raise InvalidInput.field("rubric", "a level needs the rubric it belongs to")
+        return
+    try:
+        version = rubrics.get_latest_published(session, rubric)
+    except NotFound as exc:
+        raise InvalidInput.field("rubric", f"no published rubric '{rubric}'") from exc
+    keys = [lv.key for lv in version.levels]
+    if level is not None and level not in keys:
+        raise InvalidInput.field(
+            "level", f"'{level}' is not a level of rubric '{rubric}' "
+                     f"(version {version.version}: {', '.join(keys)})")
+
+
+def upsert_person(session: Session, external_id: str, data: PersonUpdate | Mapping[str, Any]
+                  ) -> tuple[Person, bool]:
+    """Create or replace; (person, created). Sending what is stored changes nothing, so a
+    repeated sync keeps the row version (and the ETag)."""
+    data = _validated(external_id, data)
+    check_placement(session, data.rubric, data.level)
+    values = data.model_dump(include=set(_FIELDS))
+    person = find_person(session, external_id)
+    if person is None:
+        created = _insert(session, external_id, values)
+        if created is not None:
+            return created, True
+        # Someone created the same person concurrently: this sync becomes an update.
+        person = get_person(session, external_id)
+    if any(getattr(person, k) != v for k, v in values.items()):
+        for key, value in values.items():
+            setattr(person, key, value)
+        person.updated_at = utcnow()
+        session.add(person)
+        session.flush()
+    return person, False
+
+
+def _insert(session: Session, external_id: str, values: dict[str, Any]) -> Person | None:
+    person = Person(external_id=external_id, **values)
+    try:
+        with session.begin_nested():  # a savepoint, so a lost race leaves the request usable
+            session.add(person)
+            session.flush()
+    except IntegrityError:  # the rolled-back savepoint also expunged the new row
+        return None
+    return person
+
+
+def reports_of(session: Session, manager: str) -> set[str]:
+    """External ids of the people whose manager is ``manager`` (direct reports)."""
+    return set(session.exec(select(Person.external_id).where(
+        Person.manager_external_id == manager)))
+
+
+# --- batches (GraphQL DataLoaders: one query for a whole page, whatever its size) ---------------
+
+def get_people(session: Session, external_ids: Collection[str]) -> dict[str, Person]:
+    """The synced people among these external ids, by external id (unknown ones are absent)."""
+    if not external_ids:
+        return {}
+    found = session.exec(select(Person).where(Person.external_id.in_(sorted(external_ids))))
+    return {p.external_id: p for p in found}
+
+
+def reports_of_many(session: Session, managers: Collection[str]) -> dict[str, list[Person]]:
+    """Each manager's direct reports, ordered by external id (every manager gets a list)."""
+    out: dict[str, list[Person]] = {m: [] for m in managers}
+    if managers:
+        found = session.exec(select(Person).where(Person.manager_external_id.in_(sorted(managers)))
+                             .order_by(Person.external_id))
+        for person in found:
+            out[person.manager_external_id].append(person)
+    return out

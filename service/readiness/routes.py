@@ -1,0 +1,124 @@
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from ..auth.principal import require
+from ..db import SessionDep, read_only
+from ..idempotency import IdempotencyDep
+from ..problems import PROBLEM_RESPONSES, responses
+from . import service
+from .schemas import (
+    CohortFilters,
+    CohortReport,
+    PolicyCreate,
+    PolicyRead,
+    Report,
+    ScoreRequest,
+    SimulateRequest,
+    SimulationResult,
+)
+
+router = APIRouter(tags=["readiness"], responses=PROBLEM_RESPONSES)
+
+Reader = require("readiness:read")
+PolicyWriter = require("readiness:write")
+PolicyName = Annotated[str, Path(max_length=64)]
+Filter = Annotated[str | None, Query(max_length=200)]
+JSON_REPORT = {200: {"model": Report, "description": "The readiness report"}}
+
+
+def report_response(raw: bytes) -> Response:
+    """Reports go out as their canonical bytes: equal inputs, byte-equal answers."""
+    return Response(raw, media_type="application/json")
+
+
+@router.post("/v1/readiness:score", operation_id="readiness_score", responses=JSON_REPORT,
+             dependencies=[Depends(read_only)])
+def score(body: ScoreRequest, session: SessionDep, _: Reader) -> Response:
+    """Score ratings against a published rubric version without storing anything."""
+    return report_response(service.score_request(session, body))
+
+
+@router.get("/v1/readiness/policies", response_model=list[PolicyRead],
+            operation_id="readiness_list_policies")
+def list_policies(session: SessionDep, _: Reader):
+    """Every version of every scoring policy (role weights, band thresholds, flag thresholds)."""
+    return service.list_policies(session)
+
+
+@router.get("/v1/readiness/policies/{name}", response_model=PolicyRead,
+            operation_id="readiness_get_policy")
+def get_policy(name: PolicyName, session: SessionDep, _: Reader):
+    """The latest version of a policy."""
+    return service.policy_read(service.get_policy(session, name))
+
+
+@router.get("/v1/readiness/policies/{name}/versions/{version}", response_model=PolicyRead,
+            operation_id="readiness_get_policy_version")
+def get_policy_version(name: PolicyName, version: Annotated[int, Path(ge=1, le=1_000_000)],
+                       session: SessionDep, _: Reader):
+    return service.policy_read(service.get_policy(session, name, version))
+
+
+@router.post("/v1/readiness/policies", status_code=201, response_model=PolicyRead,
+             operation_id="readiness_create_policy", responses=responses(409))
+def create_policy(body: PolicyCreate, session: SessionDep, _: PolicyWriter,
+                  idem: IdempotencyDep):
+    """Make the next version of a policy (omitted parameters carry over). Earlier versions stay,
+    so earlier reports remain reproducible; rubrics use the latest version of their policy."""
+    return idem.run(lambda: (201, service.create_policy_version(session, body), {}))
+
+
+@router.get("/v1/assessments/{assessment_id}/readiness", operation_id="readiness_for_assessment",
+            responses=JSON_REPORT)
+def assessment_readiness(
+    assessment_id: uuid.UUID, session: SessionDep, principal: Reader,
+    target_level: Annotated[str | None, Query(max_length=64,
+                                              description="Ask about another level above")] = None,
+) -> Response:
+    """The readiness report of an assessment. A finalized assessment answers with the report
+    stored when it was finalized; drafts and other target levels are scored now."""
+    return report_response(service.assessment_report(session, assessment_id, principal,
+                                                     target_level))
+
+
+@router.post("/v1/assessments/{assessment_id}/readiness:simulate", response_model=SimulationResult,
+             operation_id="readiness_simulate", dependencies=[Depends(read_only)])
+def simulate(assessment_id: uuid.UUID, body: SimulateRequest, session: SessionDep,
+             principal: Reader):
+    """What-if: apply rating changes (added, or replacing the same competency, role and rater)
+    and see the new report with the change in score and band. Nothing is stored."""
+    return service.simulate(session, assessment_id, principal, body)
+
+
+@router.get("/v1/people/{external_id}/readiness", operation_id="readiness_for_person",
+            responses=JSON_REPORT)
+def person_readiness(external_id: Annotated[str, Path(max_length=200)], session: SessionDep,
+                     principal: Reader) -> Response:
+    """The report of the person's latest finalized assessment (404 when there is none)."""
+    return report_response(service.person_report(session, external_id, principal))
+
+
+@router.get("/v1/cohorts/readiness", response_model=CohortReport,
+            operation_id="readiness_cohort",
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "The cohort report (or one CSV row per person)"}})
+def cohort_readiness(
+    request: Request, session: SessionDep, principal: Reader,
+    org_unit: Filter = None, manager: Filter = None, rubric: Filter = None, cycle: Filter = None,
+    current_level: Filter = None, target_level: Filter = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+):
+    """How ready a population is: people per band, the score distribution, and a competency x
+    band heat map of mean gaps (where the organisation's holes are). Each person counts once,
+    with their latest submitted or finalized assessment. `format=csv`: one row per person."""
+    filters = CohortFilters(org_unit=org_unit, manager=manager, rubric=rubric, cycle=cycle,
+                            current_level=current_level, target_level=target_level)
+    if format == "csv":  # streamed a page of people at a time: constant memory
+        return StreamingResponse(
+            service.cohort_csv_pages(request.app.state.engine, principal, filters),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="cohort-readiness.csv"'})
+    return service.cohort(session, principal, filters).report

@@ -1,0 +1,184 @@
+"""Readiness wire shapes (DESIGN.md "Wire shapes"). Reports are produced by scoring.py as
+canonical JSON; these models document them in the OpenAPI."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Role = Literal["self", "manager", "peer", "upward", "other"]
+Band = Literal["ready_now", "ready_soon", "developing", "not_yet"]
+ConfidenceFactor = Literal["manager", "raters", "agreement", "evidence"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RatingIn(Strict):
+    competency: Key
+    rater_role: Role
+    rater_id: Annotated[str, StringConstraints(max_length=200)] | None = None
+    proficiency: float = Field(ge=0, le=100, allow_inf_nan=False)
+    evidence: Annotated[str, StringConstraints(max_length=5000)] | None = None
+
+
+class RubricRef(Strict):
+    key: Key
+    version: int | None = Field(None, ge=1, le=1_000_000,
+                                description="Default: the latest published version")
+
+
+class ScoreRequest(Strict):
+    rubric: RubricRef
+    current_level: Key
+    target_level: Key | None = Field(None, description="Default: the next level")
+    ratings: list[RatingIn] = Field(default_factory=list, max_length=5000)
+
+
+class SimulateRequest(Strict):
+    changes: list[RatingIn] = Field(
+        min_length=1, max_length=5000,
+        description="Ratings to add, or to replace where (competency, rater_role, rater_id) match")
+    target_level: Key | None = None
+
+
+# --- the report (documentation of scoring.score's output) ------------------------------------
+
+class Confidence(BaseModel):
+    level: Literal["high", "medium", "low"]
+    value: float
+    reasons: list[str]
+
+
+class CompetencyResult(BaseModel):
+    key: str
+    weight: float
+    expected_current: int
+    expected_target: int
+    observed: float | None
+    gap: float
+    progress: float
+    contribution: float
+    flags: list[Literal["gate_unmet", "blind_spot", "hidden_strength", "no_evidence", "unrated"]]
+
+
+class GateResult(BaseModel):
+    competency: str
+    met: bool
+
+
+class RecommendationOut(BaseModel):
+    kind: str
+    title: str
+    detail: str = ""
+
+
+class TopGap(BaseModel):
+    competency: str
+    gap: float
+    recommendations: list[RecommendationOut]
+
+
+class PathStep(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    competency: str
+    from_: float | None = Field(alias="from")
+    to: int
+
+
+class PolicyRef(BaseModel):
+    name: str
+    version: int
+
+
+class RubricVersionRef(BaseModel):
+    key: str
+    version: int
+
+
+class Report(BaseModel):
+    score: float = Field(description="0-100: competency-weighted progress from current to target")
+    band: Band
+    coverage: float = Field(description="SuccessFactors-style share of target expectations met")
+    current_level: str
+    target_level: str
+    confidence: Confidence
+    competencies: list[CompetencyResult]
+    gates: list[GateResult]
+    top_gaps: list[TopGap]
+    path_to_ready: list[PathStep]
+    path_to_ready_reason: str | None
+    policy: PolicyRef
+    rubric: RubricVersionRef
+    inputs_digest: str
+
+
+class Delta(BaseModel):
+    score: float = Field(description="Simulated score minus current score")
+    band_from: Band
+    band_to: Band
+    band_change: int = Field(description="Bands gained (+) or lost (-)")
+
+
+class SimulationResult(BaseModel):
+    report: Report
+    baseline: Report
+    delta: Delta
+
+
+# --- policies --------------------------------------------------------------------------------
+
+class PolicyBody(Strict):
+    """Scoring parameters; omitted ones keep the defaults of the `progress` policy."""
+
+    role_weights: dict[Role, float] | None = None
+    ready_now: float | None = None
+    ready_soon: float | None = None
+    developing: float | None = None
+    blind_spot_steps: float | None = None
+    hidden_strength_steps: float | None = None
+    confidence_weights: dict[ConfidenceFactor, float] | None = None
+    confidence_full_raters: int | None = None
+    confidence_max_spread: float | None = None
+    confidence_high: float | None = None
+    confidence_medium: float | None = None
+
+
+class PolicyCreate(PolicyBody):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class PolicyRead(BaseModel):
+    name: str
+    version: int
+    parameters: dict
+    created_at: datetime | None = None
+
+
+# --- cohorts ---------------------------------------------------------------------------------
+
+class CohortFilters(BaseModel):
+    org_unit: str | None = None
+    manager: str | None = None
+    rubric: str | None = None
+    cycle: str | None = None
+    current_level: str | None = None
+    target_level: str | None = None
+
+
+class HeatRow(BaseModel):
+    competency: str
+    mean_gap: float = Field(description="Mean gap over everyone in the cohort")
+    by_band: dict[Band, float | None] = Field(description="Mean gap of the people in each band")
+
+
+class CohortReport(BaseModel):
+    filters: CohortFilters
+    people: int
+    bands: dict[Band, int]
+    score: dict[str, float | None] = Field(description="min, p10, p25, median, p75, p90, max, mean")
+    heat_map: list[HeatRow]
+    rubrics: list[RubricVersionRef]
