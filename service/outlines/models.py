@@ -13,8 +13,8 @@ from sqlalchemy import JSON, Column, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from ..models import UTCDateTime, created_at_field, row_version_column
+from ..versioning import DRAFT, PUBLISHED, RETIRED  # noqa: F401  (re-exported)
 
-DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
 ACTIVE, DONE, DROPPED = "active", "done", "dropped"  # outline statuses besides DRAFT
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
+from .. import versioning
 from ..auth.principal import Principal
 from ..http import encode_cursor, etag
 from ..models import utcnow
@@ -27,7 +28,6 @@ from .models import (
     DRAFT,
     DROPPED,
     PUBLISHED,
-    RETIRED,
     Outline,
     OutlineCompetency,
     Template,
@@ -63,34 +63,19 @@ EDITABLE = frozenset({DRAFT, ACTIVE})
 
 # === templates ===============================================================================
 
+DOCS = versioning.Versioned(Template, TemplateVersion, "template_id", "template")
+
+
 def _template(session: Session, key: str) -> Template:
-    template = session.exec(select(Template).where(Template.key == key)).first()
-    if template is None:
-        raise NotFound(f"No template with key '{key}'.")
-    return template
+    return DOCS.get_parent(session, key)
 
 
 def get_version(session: Session, key: str, version: int) -> TemplateVersion:
-    found = session.exec(
-        select(TemplateVersion).join(Template)
-        .where(Template.key == key, TemplateVersion.version == version)
-    ).first()
-    if found is None:
-        _template(session, key)  # 404 names the template when the whole template is unknown
-        raise NotFound(f"Template '{key}' has no version {version}.")
-    return found
+    return DOCS.get(session, key, version)
 
 
 def get_latest_published(session: Session, key: str) -> TemplateVersion:
-    found = session.exec(
-        select(TemplateVersion).join(Template)
-        .where(Template.key == key, TemplateVersion.status == PUBLISHED)
-        .order_by(TemplateVersion.version.desc()).limit(1)
-    ).first()
-    if found is None:
-        _template(session, key)
-        raise NotFound(f"Template '{key}' has no published version.")
-    return found
+    return DOCS.latest_published(session, key)
 
 
 def version_etag(version: TemplateVersion) -> str:
@@ -163,8 +148,7 @@ def _fill(version: TemplateVersion, content: TemplateContent) -> None:
 
 
 def create_template(session: Session, data: TemplateCreate) -> TemplateVersion:
-    if session.exec(select(Template.id).where(Template.key == data.key)).first() is not None:
-        raise Conflict(f"A template with key '{data.key}' exists; start a new version instead.")
+    DOCS.require_new(session, data.key)
     version = TemplateVersion(template=Template(key=data.key), version=1, status=DRAFT,
                               name=data.name)
     _fill(version, data)
@@ -176,14 +160,7 @@ def create_template(session: Session, data: TemplateCreate) -> TemplateVersion:
 def new_draft(session: Session, key: str, content: TemplateContent | None = None
               ) -> TemplateVersion:
     """Start the next version, from ``content`` or else as a copy of the latest version."""
-    template = _template(session, key)
-    latest = session.exec(
-        select(TemplateVersion).where(TemplateVersion.template_id == template.id)
-        .order_by(TemplateVersion.version.desc()).limit(1)
-    ).one()
-    if latest.status == DRAFT:
-        raise Conflict(f"Template '{key}' already has an open draft (version {latest.version}).",
-                       draft_version=latest.version)
+    template, latest = DOCS.latest_closed(session, key)
     content = content or to_content(latest)
     version = TemplateVersion(template=template, version=latest.version + 1, status=DRAFT,
                               name=content.name)
@@ -193,15 +170,9 @@ def new_draft(session: Session, key: str, content: TemplateContent | None = None
     return version
 
 
-def _require_draft(version: TemplateVersion, action: str) -> None:
-    if version.status != DRAFT:
-        raise Conflict(f"Version {version.version} is {version.status}; only a draft can be "
-                       f"{action}. Start a new version instead.", current_status=version.status)
-
-
 def update_draft(session: Session, version: TemplateVersion, content: TemplateContent
                  ) -> TemplateVersion:
-    _require_draft(version, "changed")
+    versioning.require_draft(version, "changed")
     _fill(version, content)
     session.add(version)
     session.flush()
@@ -213,26 +184,16 @@ def validate_for_publish(session: Session, content: TemplateContent) -> list[Fie
 
 
 def publish(session: Session, version: TemplateVersion) -> TemplateVersion:
-    _require_draft(version, "published")
+    versioning.require_draft(version, "published")
     if errors := validate_for_publish(session, to_content(version)):
         raise InvalidInput(f"Version {version.version} cannot be published: "
                            f"{len(errors)} problem(s).", errors)
-    version.status, version.published_at = PUBLISHED, utcnow()
-    version.updated_at = version.published_at
-    session.add(version)
-    session.flush()
+    versioning.mark_published(session, version)
     return version
 
 
 def retire(session: Session, version: TemplateVersion) -> TemplateVersion:
-    if version.status != PUBLISHED:
-        raise Conflict(f"Version {version.version} is {version.status}; only a published "
-                       "version can be retired.", current_status=version.status)
-    version.status, version.retired_at = RETIRED, utcnow()
-    version.updated_at = version.retired_at
-    session.add(version)
-    session.flush()
-    return version
+    return versioning.retire(session, version)
 
 
 # --- references into other domains ------------------------------------------------------------
@@ -532,7 +493,7 @@ def load_defaults(session: Session) -> list[str]:
         if any(to_content(v) == doc for v in published):
             messages.append(f"template {doc.key}: up to date")
             continue
-        exists = session.exec(select(Template.id).where(Template.key == doc.key)).first()
+        exists = DOCS.exists(session, doc.key)
         try:
             content = TemplateContent.model_validate(doc.model_dump(exclude={"key"}))
             version = new_draft(session, doc.key, content) if exists else create_template(

@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import uuid
-from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from sqlmodel import Session, select
 from .. import events
 from ..assessments import service as assessments
 from ..auth.principal import Principal
+from ..cache import LRU, db_key
 from ..people import service as people
 from ..problems import FieldError, InvalidInput, NotFound, ProblemError
 from ..rubrics import service as rubrics
@@ -42,31 +42,13 @@ from .schemas import (
 DEFAULT_POLICY_NAME = scoring.DEFAULT_POLICY.name
 
 
-class _LRU(OrderedDict):
-    def __init__(self, size: int):
-        super().__init__()
-        self.size = size
-
-    def put(self, key, value):
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
-        return value
-
-
-_specs: _LRU = _LRU(256)
-_policies: _LRU = _LRU(256)
+_specs = LRU(256)
+_policies = LRU(256)
 
 
 def clear_caches() -> None:
     _specs.clear()
     _policies.clear()
-
-
-def _db(session: Session) -> int:
-    """Caches are per database (one process may talk to several, e.g. in tests)."""
-    return id(session.get_bind())
 
 
 def invalid(error: scoring.ScoringInputError, prefix: str = "") -> InvalidInput:
@@ -98,7 +80,7 @@ def rubric_spec(session: Session, key: str, version: int | None = None
     """(scoring form, policy name) of a published (or retired) rubric version."""
     if version is None:
         version = rubrics.latest_published_number(session, key)
-    cache_key = (_db(session), key, version)
+    cache_key = (db_key(session), key, version)
     if (cached := _specs.get(cache_key)) is not None:
         return cached
     found = rubrics.get_version(session, key, version)
@@ -125,7 +107,7 @@ def get_policy(session: Session, name: str, version: int | None = None) -> scori
             ReadinessPolicy.name == name)).one()
         if version is None and name == DEFAULT_POLICY_NAME:
             return scoring.DEFAULT_POLICY
-    cache_key = (_db(session), name, version)
+    cache_key = (db_key(session), name, version)
     if (cached := _policies.get(cache_key)) is not None:
         return cached
     row = _policy_row(session, name, version) if version is not None else None
@@ -214,10 +196,6 @@ def score_request(session: Session, body: ScoreRequest) -> bytes:
     return scoring.canonical_json(report)
 
 
-def report_bytes(report: dict[str, Any]) -> bytes:
-    return scoring.canonical_json(report)
-
-
 def parse_report(raw: str | bytes) -> dict[str, Any]:
     return json.loads(raw)
 
@@ -257,7 +235,7 @@ def assessment_report(session: Session, assessment_id: uuid.UUID, principal: Pri
         stored = _snapshot(session, assessment.id, assessment.target_level)
         if stored is not None:
             return stored.report.encode()
-    return report_bytes(_live_report(session, assessment, target_level))
+    return scoring.canonical_json(_live_report(session, assessment, target_level))
 
 
 def _check_changes(spec: scoring.RubricSpec, changes: Sequence[RatingIn]) -> None:
@@ -321,7 +299,7 @@ def store_snapshot(session: Session, event: str, payload: dict[str, Any]) -> Non
         assessment_id=uuid.UUID(str(data["id"])), person=data["person"],
         target_level=report["target_level"], score=report["score"], band=report["band"],
         policy_name=report["policy"]["name"], policy_version=report["policy"]["version"],
-        inputs_digest=report["inputs_digest"], report=report_bytes(report).decode(),
+        inputs_digest=report["inputs_digest"], report=scoring.canonical_json(report).decode(),
     ))
     session.flush()
     if previous is None or (previous.score, previous.band) != (report["score"], report["band"]):

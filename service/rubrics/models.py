@@ -8,8 +8,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from ..models import UTCDateTime, created_at_field, row_version_column
-
-DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
+from ..versioning import DRAFT, PUBLISHED, RETIRED  # noqa: F401  (re-exported)
 
 
 def _parent(table: str) -> int:

@@ -13,7 +13,8 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from .. import events
+from .. import events, versioning
+from ..cache import LRU, db_key
 from ..http import encode_cursor, etag
 from ..models import utcnow
 from ..problems import (
@@ -27,7 +28,6 @@ from ..problems import (
 from .models import (
     DRAFT,
     PUBLISHED,
-    RETIRED,
     Competency,
     Expectation,
     Recommendation,
@@ -54,34 +54,19 @@ EXPORT_FORMATS = {"json": "application/json", "yaml": "application/yaml", "csv":
 
 # --- reading ---------------------------------------------------------------------------------
 
+DOCS = versioning.Versioned(Rubric, RubricVersion, "rubric_id", "rubric")
+
+
 def _rubric(session: Session, key: str) -> Rubric:
-    rubric = session.exec(select(Rubric).where(Rubric.key == key)).first()
-    if rubric is None:
-        raise NotFound(f"No rubric with key '{key}'.")
-    return rubric
+    return DOCS.get_parent(session, key)
 
 
 def get_version(session: Session, key: str, version: int) -> RubricVersion:
-    found = session.exec(
-        select(RubricVersion).join(Rubric)
-        .where(Rubric.key == key, RubricVersion.version == version)
-    ).first()
-    if found is None:
-        _rubric(session, key)  # 404 names the rubric when the whole rubric is unknown
-        raise NotFound(f"Rubric '{key}' has no version {version}.")
-    return found
+    return DOCS.get(session, key, version)
 
 
 def get_latest_published(session: Session, key: str) -> RubricVersion:
-    found = session.exec(
-        select(RubricVersion).join(Rubric)
-        .where(Rubric.key == key, RubricVersion.status == PUBLISHED)
-        .order_by(RubricVersion.version.desc()).limit(1)
-    ).first()
-    if found is None:
-        _rubric(session, key)
-        raise NotFound(f"Rubric '{key}' has no published version.")
-    return found
+    return DOCS.latest_published(session, key)
 
 
 def latest_published_number(session: Session, key: str) -> int:
@@ -103,7 +88,7 @@ def version_etag(version: RubricVersion) -> str:
 
 # Serialised documents, keyed by (database, key, version, row_version): every change of a
 # version bumps its row_version, so a hit is always current; one scalar query finds the key.
-_documents: dict[tuple, bytes] = {}
+_documents = LRU(512)
 
 
 def document(session: Session, key: str, version: int | None = None) -> tuple[bytes, str]:
@@ -122,13 +107,11 @@ def document(session: Session, key: str, version: int | None = None) -> tuple[by
             get_latest_published(session, key)
         get_version(session, key, version or 0)
     number, row_version = found
-    cache_key = (id(session.get_bind()), key, number, row_version)
+    cache_key = (db_key(session), key, number, row_version)
     body = _documents.get(cache_key)
     if body is None:
-        if len(_documents) > 512:
-            _documents.clear()
-        body = _documents[cache_key] = to_read(get_version(session, key, number)
-                                               ).model_dump_json().encode()
+        body = _documents.put(cache_key, to_read(get_version(session, key, number)
+                                                 ).model_dump_json().encode())
     return body, etag(number, row_version)
 
 
@@ -237,8 +220,7 @@ def _fill(version: RubricVersion, content: RubricContent) -> None:
 
 
 def create_rubric(session: Session, data: RubricCreate) -> RubricVersion:
-    if session.exec(select(Rubric.id).where(Rubric.key == data.key)).first() is not None:
-        raise Conflict(f"A rubric with key '{data.key}' exists; start a new version instead.")
+    DOCS.require_new(session, data.key)
     rubric = Rubric(key=data.key)
     version = RubricVersion(rubric=rubric, version=1, status=DRAFT, name=data.name,
                             scale_min=data.scale.min, scale_max=data.scale.max)
@@ -250,14 +232,7 @@ def create_rubric(session: Session, data: RubricCreate) -> RubricVersion:
 
 def new_draft(session: Session, key: str, content: RubricContent | None = None) -> RubricVersion:
     """Start the next version, from ``content`` or else as a copy of the latest version."""
-    rubric = _rubric(session, key)
-    latest = session.exec(
-        select(RubricVersion).where(RubricVersion.rubric_id == rubric.id)
-        .order_by(RubricVersion.version.desc()).limit(1)
-    ).one()
-    if latest.status == DRAFT:
-        raise Conflict(f"Rubric '{key}' already has an open draft (version {latest.version}).",
-                       draft_version=latest.version)
+    rubric, latest = DOCS.latest_closed(session, key)
     content = content or to_content(latest, key)
     version = RubricVersion(rubric_id=rubric.id, version=latest.version + 1, status=DRAFT,
                             name=content.name, scale_min=content.scale.min,
@@ -268,15 +243,9 @@ def new_draft(session: Session, key: str, content: RubricContent | None = None) 
     return version
 
 
-def _require_draft(version: RubricVersion, action: str) -> None:
-    if version.status != DRAFT:
-        raise Conflict(f"Version {version.version} is {version.status}; only a draft can be "
-                       f"{action}. Start a new version instead.", current_status=version.status)
-
-
 def update_draft(session: Session, version: RubricVersion, content: RubricContent
                  ) -> RubricVersion:
-    _require_draft(version, "changed")
+    versioning.require_draft(version, "changed")
     _fill(version, content)
     session.add(version)
     session.flush()
@@ -284,29 +253,19 @@ def update_draft(session: Session, version: RubricVersion, content: RubricConten
 
 
 def publish(session: Session, version: RubricVersion) -> RubricVersion:
-    _require_draft(version, "published")
+    versioning.require_draft(version, "published")
     errors = validate_for_publish(to_content(version, version.rubric.key))
     if errors:
         raise InvalidInput(f"Version {version.version} cannot be published: "
                            f"{len(errors)} problem(s).", errors)
-    version.status, version.published_at = PUBLISHED, utcnow()
-    version.updated_at = version.published_at
-    session.add(version)
-    session.flush()
+    versioning.mark_published(session, version)
     events.emit(session, events.RUBRIC_PUBLISHED,
                 {"rubric": {"key": version.rubric.key, "version": version.version}})
     return version
 
 
 def retire(session: Session, version: RubricVersion) -> RubricVersion:
-    if version.status != PUBLISHED:
-        raise Conflict(f"Version {version.version} is {version.status}; only a published "
-                       "version can be retired.", current_status=version.status)
-    version.status, version.retired_at = RETIRED, utcnow()
-    version.updated_at = version.retired_at
-    session.add(version)
-    session.flush()
-    return version
+    return versioning.retire(session, version)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -427,7 +386,7 @@ def parse_document(raw: bytes, media_type: str) -> RubricCreate:
 
 def import_document(session: Session, doc: RubricCreate, *, publish_now: bool) -> RubricVersion:
     """A new rubric (version 1) or the next draft version of an existing one."""
-    exists = session.exec(select(Rubric.id).where(Rubric.key == doc.key)).first() is not None
+    exists = DOCS.exists(session, doc.key)
     content = RubricContent.model_validate(doc.model_dump(exclude={"key"}))
     version = new_draft(session, doc.key, content) if exists else create_rubric(session, doc)
     return publish(session, version) if publish_now else version

@@ -1,0 +1,94 @@
+"""The lifecycle shared by versioned documents (rubrics, outline templates): a stable key owns
+numbered versions that go draft -> published -> retired; only a draft changes, so published
+content is immutable and a change starts the next version.
+
+Each domain describes its two tables with a ``Versioned`` and keeps what differs (content,
+publish validation, events) in its own service.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from .models import utcnow
+from .problems import Conflict, NotFound
+
+DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
+
+
+@dataclass(frozen=True)
+class Versioned:
+    parent: Any  # table with `id` and a unique `key`
+    version: Any  # table with `version`, `status`, the parent's id and the timestamps below
+    parent_id: str  # name of the version table's column holding the parent's id
+    noun: str  # "rubric", "template": used in problem details
+
+    def get_parent(self, session: Session, key: str):
+        found = session.exec(select(self.parent).where(self.parent.key == key)).first()
+        if found is None:
+            raise NotFound(f"No {self.noun} with key '{key}'.")
+        return found
+
+    def exists(self, session: Session, key: str) -> bool:
+        return session.exec(select(self.parent.id).where(self.parent.key == key)
+                            ).first() is not None
+
+    def require_new(self, session: Session, key: str) -> None:
+        if self.exists(session, key):
+            raise Conflict(f"A {self.noun} with key '{key}' exists; start a new version "
+                           "instead.")
+
+    def _of(self, key: str):
+        return select(self.version).join(self.parent).where(self.parent.key == key)
+
+    def get(self, session: Session, key: str, number: int):
+        found = session.exec(self._of(key).where(self.version.version == number)).first()
+        if found is None:
+            self.get_parent(session, key)  # 404 names the document when it is unknown
+            raise NotFound(f"{self.noun.title()} '{key}' has no version {number}.")
+        return found
+
+    def latest_published(self, session: Session, key: str):
+        found = session.exec(self._of(key).where(self.version.status == PUBLISHED)
+                             .order_by(self.version.version.desc()).limit(1)).first()
+        if found is None:
+            self.get_parent(session, key)
+            raise NotFound(f"{self.noun.title()} '{key}' has no published version.")
+        return found
+
+    def latest_closed(self, session: Session, key: str):
+        """(parent, latest version) before starting the next one; 409 when a draft is open."""
+        parent = self.get_parent(session, key)
+        latest = session.exec(
+            select(self.version).where(getattr(self.version, self.parent_id) == parent.id)
+            .order_by(self.version.version.desc()).limit(1)).one()
+        if latest.status == DRAFT:
+            raise Conflict(f"{self.noun.title()} '{key}' already has an open draft (version "
+                           f"{latest.version}).", draft_version=latest.version)
+        return parent, latest
+
+
+def require_draft(version, action: str) -> None:
+    if version.status != DRAFT:
+        raise Conflict(f"Version {version.version} is {version.status}; only a draft can be "
+                       f"{action}. Start a new version instead.", current_status=version.status)
+
+
+def mark_published(session: Session, version) -> None:
+    """Stamp a validated draft as published (callers check the draft and their rules)."""
+    version.status, version.published_at = PUBLISHED, utcnow()
+    version.updated_at = version.published_at
+    session.add(version)
+    session.flush()
+
+
+def retire(session: Session, version):
+    if version.status != PUBLISHED:
+        raise Conflict(f"Version {version.version} is {version.status}; only a published "
+                       "version can be retired.", current_status=version.status)
+    version.status, version.retired_at = RETIRED, utcnow()
+    version.updated_at = version.retired_at
+    session.add(version)
+    session.flush()
+    return version
