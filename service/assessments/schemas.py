@@ -5,18 +5,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from ..people.schemas import ExternalId, Key
+from ..wire import ExternalId, Key, Strict
 
 RaterRole = Literal["self", "manager", "peer", "upward", "other"]
 Status = Literal["draft", "submitted", "finalized", "superseded"]
 Cycle = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Evidence = Annotated[str, StringConstraints(max_length=5000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RubricRef(Strict):

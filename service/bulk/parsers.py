@@ -17,8 +17,8 @@ from typing import IO, Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..assessments.schemas import RubricRef
-from ..people.schemas import ExternalId, Key
 from ..problems import field_path
+from ..wire import ExternalId, Key
 from .schemas import (
     CSV_ASSESSMENT,
     CSV_COLUMNS,

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..assessments.schemas import Cycle, RaterRole, RatingIn, Strict
-from ..people.schemas import ExternalId, Key
+from ..wire import ExternalId, Key
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "partial"]
 Mode = Literal["atomic", "partial"]

@@ -15,10 +15,11 @@ from ..http import check_if_match
 from ..outlines import service as outlines
 from ..outlines.schemas import OutlineCreate
 from ..people import service as people
-from ..people.schemas import ExternalId, PersonUpdate
+from ..people.schemas import PersonUpdate
 from ..problems import PreconditionFailed
 from ..readiness import service as readiness
 from ..readiness.schemas import SimulateRequest
+from ..wire import ExternalId
 from .errors import arguments
 from .inputs import (
     AssessmentInput,

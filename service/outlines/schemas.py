@@ -9,27 +9,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from ..people.schemas import EXTERNAL_ID_PATTERN
+from ..wire import ExternalId, Key, Name, Strict, Text
 
-Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 # Field keys are snake_case so that they read well in paths such as ``values.target_date``.
 FieldKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-Option = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Text = Annotated[str, StringConstraints(max_length=10_000)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-ExternalId = Annotated[str, StringConstraints(pattern=EXTERNAL_ID_PATTERN)]  # as people use
+Option = Key
 Status = Literal["draft", "published", "retired"]
 OutlineStatus = Literal["draft", "active", "done", "dropped"]
 FieldType = Literal["text", "markdown", "enum", "date", "integer", "list", "competency",
                     "level", "person"]
 
 TEXT_LIMIT = 100_000  # the most any text field may allow (max_length)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class TemplateField(Strict):

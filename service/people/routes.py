@@ -6,8 +6,9 @@ from ..auth.principal import require
 from ..db import SessionDep
 from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
 from ..problems import PROBLEM_RESPONSES, PreconditionFailed, responses
+from ..wire import EXTERNAL_ID_PATTERN
 from . import service
-from .schemas import EXTERNAL_ID_PATTERN, PersonRead, PersonUpdate
+from .schemas import PersonRead, PersonUpdate
 
 router = APIRouter(prefix="/v1/people", tags=["people"], responses=PROBLEM_RESPONSES)
 

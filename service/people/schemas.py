@@ -7,11 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-# HRIS ids: letters, digits and the usual separators; never "/" (they sit in URL paths).
-EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$"
-ExternalId = Annotated[str, StringConstraints(pattern=EXTERNAL_ID_PATTERN)]
-Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+from ..wire import ExternalId, Key, Name
+
 Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 
 

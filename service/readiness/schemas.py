@@ -6,14 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+from ..wire import Key, Strict
+
 Role = Literal["self", "manager", "peer", "upward", "other"]
 Band = Literal["ready_now", "ready_soon", "developing", "not_yet"]
 ConfidenceFactor = Literal["manager", "raters", "agreement", "evidence"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RatingIn(Strict):

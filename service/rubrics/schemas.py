@@ -7,17 +7,12 @@ imported, so a draft can be built up in steps."""
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Text = Annotated[str, StringConstraints(max_length=10_000)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+from ..wire import Key, Name, Strict, Text
+
 Status = Literal["draft", "published", "retired"]
 RecommendationKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,63}$")]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Scale(Strict):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from .. import events
+from ..wire import Strict
 
 EventType = Literal["rubric.published", "assessment.submitted", "assessment.finalized",
                     "readiness.changed"]
@@ -19,10 +20,6 @@ Outcome = Literal["succeeded", "retry", "failed", "gone"]
 Url = Annotated[str, StringConstraints(min_length=10, max_length=2000,
                                        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$")]
 Description = Annotated[str, StringConstraints(max_length=500)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _unique(value: list[str] | None) -> list[str] | None:
