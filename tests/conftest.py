@@ -14,6 +14,7 @@ from service.auth.schemas import ApiKeyCreate
 from service.db import make_engine, open_session, upgrade
 from service.models import load_all
 from service.readiness import service as readiness_service
+from service.rubrics import published as published_rubrics
 from service.rubrics import service as rubrics_service
 from service.settings import Settings
 from tests.backends import BACKENDS, fresh_database, require_backend, truncate_all
@@ -52,6 +53,7 @@ def db_url(migrated_url, engine):
     auth_service._cache.clear()
     readiness_service.clear_caches()
     rubrics_service.clear_caches()
+    published_rubrics.clear_cache()
 
 
 @pytest.fixture
