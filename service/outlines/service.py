@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from .. import versioning
+from ..assessments import service as assessments
 from ..auth.principal import Principal
 from ..http import encode_cursor, etag
 from ..models import utcnow
@@ -233,9 +234,6 @@ def _link_errors(session: Session, content: OutlineContent, principal: Principal
     rubric version it was made with. Without an assessment, links are only format-checked."""
     if content.assessment_id is None:
         return []
-    # Imported here: the assessments side may call back into outlines (gaps -> outlines).
-    from ..assessments import service as assessments
-
     try:
         assessment = assessments.get_assessment(session, content.assessment_id, principal)
     except NotFound:
