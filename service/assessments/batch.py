@@ -36,7 +36,7 @@ from ..people.batch import PersonState
 from ..problems import FieldError, InvalidInput
 from ..rubrics import service as rubrics
 from .models import DRAFT, FINALIZED, SUBMITTED, SUPERSEDED, Assessment, AssessmentEvent, Rating
-from .service import _event_payload, _pinned_version, _target_level, pack_ratings, validate_ratings
+from .service import _pinned_version, _target_level, pack_ratings, to_read, validate_ratings
 
 STAGE = {DRAFT: 0, SUBMITTED: 1, FINALIZED: 2}
 _IN_CHUNK = 500
@@ -405,11 +405,11 @@ def write(session: Session, plans: Sequence[Plan], *, principal: str, job: str,
     for plan in changing:
         stage = STAGE[plan.existing.status] if plan.existing else 0
         if stage < 1 <= STAGE[plan.status]:
-            events.emit(session, events.ASSESSMENT_SUBMITTED,
-                        _event_payload(_transient(plan, SUBMITTED, now)))
+            events.emit(session, events.AssessmentSubmitted(
+                to_read(_transient(plan, SUBMITTED, now))))
         if stage < 2 <= STAGE[plan.status]:
-            events.emit(session, events.ASSESSMENT_FINALIZED,
-                        _event_payload(_transient(plan, FINALIZED, now)))
+            events.emit(session, events.AssessmentFinalized(
+                to_read(_transient(plan, FINALIZED, now))))
 
 
 def _transient(plan: Plan, status: str, now: datetime) -> Assessment:

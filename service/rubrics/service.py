@@ -259,8 +259,7 @@ def publish(session: Session, version: RubricVersion) -> RubricVersion:
         raise InvalidInput(f"Version {version.version} cannot be published: "
                            f"{len(errors)} problem(s).", errors)
     versioning.mark_published(session, version)
-    events.emit(session, events.RUBRIC_PUBLISHED,
-                {"rubric": {"key": version.rubric.key, "version": version.version}})
+    events.emit(session, events.RubricPublished(version.rubric.key, version.version))
     return version
 
 
