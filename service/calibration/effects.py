@@ -138,10 +138,13 @@ def adjust(
     """Ratings corrected for their rater's severity: rating - severity, clamped to the scale.
     A rater without an estimate (unknown, too few ratings, unlinked) is left as rated."""
     rating = np.asarray(rating, dtype=float)
-    labels, inverse = np.unique(np.asarray(rater), return_inverse=True)
     known = effects.severities()
-    shift = np.array([known.get(_plain(label), 0.0) for label in labels], dtype=float)
-    return np.clip(rating - shift[inverse.reshape(rating.shape)], scale_min, scale_max)
+    if isinstance(rater, np.ndarray) and rater.dtype != object:
+        labels, inverse = np.unique(rater, return_inverse=True)
+        shift = np.array([known.get(_plain(label), 0.0) for label in labels])[inverse]
+    else:  # a list may mix types that an array would coerce to one (1 -> "1")
+        shift = np.array([known.get(label, 0.0) for label in rater], dtype=float)
+    return np.clip(rating - shift.reshape(rating.shape), scale_min, scale_max)
 
 
 def adjust_rating(
@@ -167,9 +170,10 @@ def fit(
 ) -> RaterEffects:
     """Fit rater severities on non-self ratings.
 
-    cell: the ratee-competency each rating is about (any hashable labels); rater: who rated;
-    rating: the value on the rubric scale; ratee: the person rated, only to count ratees
-    per rater (defaults to cell). Equal inputs give equal results (apart from `seconds`).
+    cell: the ratee-competency each rating is about; rater: who rated (labels of one type
+    each, ints or strings); rating: the value on the rubric scale; ratee: the person rated,
+    only to count ratees per rater (defaults to cell). Equal inputs give equal results
+    (apart from `seconds`).
     """
     started = time.perf_counter()
     y = np.asarray(rating, dtype=float)
