@@ -1,4 +1,4 @@
-"""Readiness wire shapes (DESIGN.md "Wire shapes"). Reports are produced by scoring.py as
+"""Readiness wire shapes (DESIGN.md "Wire shapes"). Reports are produced by the scoring package as
 canonical JSON; these models document them in the OpenAPI."""
 
 from datetime import datetime

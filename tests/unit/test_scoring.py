@@ -1,4 +1,4 @@
-"""Readiness scoring, checked against hand-computed numbers (service/readiness/scoring.py)."""
+"""Readiness scoring, checked against hand-computed numbers (service/readiness/scoring/)."""
 
 from __future__ import annotations
 
@@ -400,7 +400,7 @@ def test_digest_is_stable_and_ignores_the_order_of_ratings():
     shuffled = ratings[::-1]
     assert canonical_json(score(RUBRIC, "l2", shuffled)) == canonical_json(report)
     # pinned: changing the canonical encoding would change every digest already stored
-    # (encoding "readiness-inputs/2", see scoring._digest)
+    # (encoding "readiness-inputs/2", see scoring.plan.digest)
     assert report["inputs_digest"] == (
         "sha256:19ac360b9ef30c6a9536b10033ecb4e4229e4773bf74613056fcfb08d7a428e3")
     # equal inputs spelt differently are equal; a different input is not
@@ -475,13 +475,13 @@ def test_the_memo_of_derived_values_stays_bounded_and_changes_nothing(monkeypatc
     cases = [[mgr(k, round(rng.uniform(1, 5), 3)) for k in KEYS] for _ in range(60)]
     fresh = []
     for ratings in cases:
-        scoring._DERIVED.clear()
+        scoring.MEMO.clear()
         fresh.append(canonical_json(score(RUBRIC, "l2", ratings)))
-    monkeypatch.setattr(scoring, "_DERIVED_LIMIT", 16)
-    scoring._DERIVED.clear()
+    monkeypatch.setattr(scoring.MEMO, "derived_limit", 16)
+    scoring.MEMO.clear()
     for _ in range(2):
         assert [canonical_json(score(RUBRIC, "l2", r)) for r in cases] == fresh
-        assert len(scoring._DERIVED) <= 16
+        assert 0 < len(scoring.MEMO.derived) <= 16
 
 
 # ------------------------------------------------------------------------------- cohort

@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.assessments.roles import ROLE_VALUES
 from service.readiness import scoring
 from service.readiness.scoring import (
     BANDS,
-    ROLES,
     CompetencySpec,
     Policy,
     Rating,
@@ -69,7 +69,7 @@ def cases(draw: st.DrawFn, rubric: RubricSpec | None = None) -> tuple:
     rating = st.builds(
         Rating,
         competency=st.sampled_from([c.key for c in rubric.competencies]),
-        rater_role=st.sampled_from(ROLES),
+        rater_role=st.sampled_from(ROLE_VALUES),
         rater_id=st.sampled_from(["a", "b", "c", None]),
         proficiency=proficiencies(rubric),
         evidence=st.sampled_from([None, "", "shipped the migration"]),
@@ -125,7 +125,7 @@ def test_permuting_ratings_changes_nothing(case, rnd):
 @given(cases())
 def test_memoized_numbers_give_the_report_computed_afresh(case):
     rubric, current, target, ratings = case
-    scoring._DERIVED.clear()
+    scoring.MEMO.clear()
     fresh = canonical_json(score(rubric, current, ratings, target))
     assert canonical_json(score(rubric, current, ratings, target)) == fresh
 
