@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from .. import events
 from ..assessments import service as assessments
+from ..assessments.roles import ROLE_VALUES
 from ..auth.principal import Principal
 from ..cache import LRU, db_key
 from ..people import service as people
@@ -144,7 +145,7 @@ def create_policy_version(session: Session, data: PolicyCreate) -> PolicyRead:
         base = scoring.DEFAULT_POLICY
     else:  # a new name starts from the default parameters as its version 1
         base = None
-    changes = data.model_dump(exclude={"name"}, exclude_none=True)
+    changes = data.model_dump(mode="json", exclude={"name"}, exclude_none=True)
     params = {k: v for k, v in (base or scoring.DEFAULT_POLICY).to_dict().items()
               if k not in ("name", "version")} | changes
     version = base.version + 1 if base is not None else 1
@@ -346,9 +347,10 @@ def _score_group(session: Session, key: str, version: int, inputs, members: np.n
     local = np.full(len(inputs.rows), -1)
     local[members] = np.arange(len(members))
     mine = local[inputs.r_row] >= 0
-    # Stored role indices follow assessments.RATER_ROLES; the policy orders roles its own way.
-    policy_role = {r: i for i, (r, _) in enumerate(policy.role_weights)}
-    role_map = np.array([policy_role[r] for r in assessments.RATER_ROLES])
+    # Stored role indices are RaterRole codes (ROLE_VALUES order); scoring indexes roles in
+    # role_order(policy), which lists every role, those the policy leaves out included.
+    policy_role = {r: i for i, r in enumerate(scoring.role_order(policy))}
+    role_map = np.array([policy_role[r] for r in ROLE_VALUES])
     try:
         return scoring.score_cohort(
             spec,

@@ -95,6 +95,60 @@ def test_unrated_competency_has_no_observed_value_and_no_progress():
     assert report["score"] == 40.0  # only craft (weight 2 of 5) made progress
 
 
+# A policy that leaves the upward role out (issue 11): upward ratings weigh 0.
+NO_UPWARD = Policy(version=2, role_weights=(("manager", 0.5), ("peer", 0.3), ("self", 0.2),
+                                            ("other", 0.1)))
+
+
+def test_a_role_the_policy_leaves_out_weighs_nothing():
+    base = [mgr("craft", 4), Rating("craft", "self", "s1", 2), mgr("people", 3, None)]
+    upward = [Rating("craft", "upward", "u1", 1, "seen"), Rating("people", "upward", "u1", 5,
+                                                                 "seen")]
+    without = score(RUBRIC, "l2", base, policy=NO_UPWARD)
+    mixed = score(RUBRIC, "l2", [*upward, *base], policy=NO_UPWARD)
+    assert comp(mixed, "craft")["observed"] == round((0.5 * 4 + 0.2 * 2) / 0.7, 4)
+    # nothing but the digest changes: not observed, flags (no_evidence stays), confidence
+    assert mixed["inputs_digest"] != without["inputs_digest"]
+    assert {**mixed, "inputs_digest": None} == {**without, "inputs_digest": None}
+    # the default policy weighs the same upward ratings
+    assert comp(score(RUBRIC, "l2", [*upward, *base]), "craft")["observed"] != \
+        comp(mixed, "craft")["observed"]
+
+
+def test_a_competency_rated_only_in_a_left_out_role_is_unrated():
+    report = score(RUBRIC, "l2", [mgr("craft", 4), Rating("people", "upward", "u1", 4)],
+                   policy=NO_UPWARD)
+    people = comp(report, "people")
+    assert (people["observed"], people["progress"], people["flags"]) == (None, 0.0, ["unrated"])
+    assert report["score"] == 40.0  # as if nobody had rated people
+    assert report["confidence"]["reasons"][-1] == "1 of 4 competencies rated."
+    assert "people" in {step["competency"] for step in report["path_to_ready"]}
+
+
+def test_left_out_roles_are_still_checked_and_unknown_roles_still_rejected():
+    ratings = [mgr("craft", 4), Rating("craft", "upward", "u1", 9), Rating("craft", "boss", "b", 3),
+               Rating("craft", "upward", "u1", 3)]
+    with pytest.raises(ScoringInputError) as info:
+        score(RUBRIC, "l2", ratings, policy=NO_UPWARD)
+    assert [path for path, _ in info.value.errors] == [
+        "ratings[1].proficiency", "ratings[2].rater_role", "ratings[3].rater_id"]
+    with pytest.raises(ScoringInputError) as info:
+        score(RUBRIC, "l2", [Rating("craft", "upward", "u1", float("nan"))], policy=NO_UPWARD)
+    assert info.value.errors == [("ratings[0].proficiency", "must be a number in 1..5")]
+
+
+def test_path_changes_rate_in_a_role_the_policy_weighs():
+    managerless = Policy(version=3, role_weights=(("peer", 0.3), ("self", 0.2), ("upward", 0.4)))
+    ratings = [mgr("craft", 4), Rating("people", "peer", "p1", 2)]
+    report = score(RUBRIC, "l2", ratings, policy=managerless)
+    assert comp(report, "craft")["flags"] == ["gate_unmet", "unrated"]
+    changes = path_changes(report, ratings, managerless)
+    assert Rating("craft", "upward", "simulated", 4.0) in changes
+    assert all(c.rater_role != "manager" for c in changes)
+    after = score(RUBRIC, "l2", apply_changes(ratings, changes), policy=managerless)
+    assert after["band"] == "ready_now"
+
+
 # ------------------------------------------------------------------ score, band, coverage
 
 

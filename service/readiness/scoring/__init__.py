@@ -28,6 +28,7 @@ index and plan hold what those share.
 """
 
 from .cohort import CohortScores, score_cohort
+from .index import role_order
 from .model import (
     BANDS,
     DEFAULT_POLICY,
@@ -50,6 +51,6 @@ from .whatif import apply_changes, path_changes
 __all__ = [
     "BANDS", "DEFAULT_POLICY", "DEVELOPING", "MEMO", "NOT_YET", "READY_NOW", "READY_SOON",
     "CohortScores", "CompetencySpec", "Policy", "Rating", "Recommendation", "RubricSpec",
-    "ScoringInputError", "apply_changes", "canonical_json", "path_changes", "score",
-    "score_cohort",
+    "ScoringInputError", "apply_changes", "canonical_json", "path_changes", "role_order",
+    "score", "score_cohort",
 ]

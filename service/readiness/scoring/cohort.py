@@ -62,7 +62,7 @@ def _cohort_errors(
     check("target_idx", tgt - cur, 1, n_levels, "must be a level above current_idx")
     check("r_assessment", a, 0, len(cur) - 1, "assessment index out of range")
     check("r_competency", comp, 0, n_comp - 1, "competency index out of range")
-    check("r_role", role, 0, n_roles - 1, "role index out of range of policy.role_weights")
+    check("r_role", role, 0, n_roles - 1, "role index out of range of role_order(policy)")
     check("r_proficiency", prof, rubric.scale_min, rubric.scale_max,
           f"must lie in {rubric.scale_min}..{rubric.scale_max}")
     return errors
@@ -82,17 +82,22 @@ def score_cohort(
     policy: Policy = DEFAULT_POLICY,
 ) -> CohortScores:
     """Vectorised score/band for n assessments; ratings are flat arrays (assessment index,
-    competency index, role index in policy.role_weights order, proficiency). Equal to
-    score() for the same inputs, without the reports."""
+    competency index, role index in role_order(policy), proficiency). Equal to score() for
+    the same inputs, without the reports. The roles the policy weighs come first in
+    role_order(policy), in policy.role_weights order; ratings in the roles after them (left
+    out by the policy) weigh 0, as in score()."""
     rx, px = rubric_index(rubric), policy_index(policy)
     cur, tgt = np.asarray(current_idx, np.intp), np.asarray(target_idx, np.intp)
     a, comp = np.asarray(r_assessment, np.intp), np.asarray(r_competency, np.intp)
     role, prof = np.asarray(r_role, np.intp), np.asarray(r_proficiency, np.float64)
     n, n_comp, n_roles = len(cur), len(rx.keys), len(px.weights)
-    errors = _cohort_errors(rubric, len(rx.levels), n_comp, n_roles, cur, tgt, a, comp, role,
-                            prof)
+    errors = _cohort_errors(rubric, len(rx.levels), n_comp, len(px.order), cur, tgt, a, comp,
+                            role, prof)
     if errors:
         raise ScoringInputError(errors)
+    if n_roles < len(px.order):  # ratings in roles the policy leaves out weigh nothing
+        weighed = role < n_roles
+        a, comp, role, prof = a[weighed], comp[weighed], role[weighed], prof[weighed]
 
     # One cell per (role, assessment, competency), role-major so that each role's block of
     # assessments is contiguous. In place: every temporary here is as long as the ratings.

@@ -9,6 +9,7 @@ import functools
 import math
 from dataclasses import dataclass
 
+from ...assessments.roles import ROLE_VALUES
 from .model import CONFIDENCE_FACTORS, Policy, RubricSpec, ScoringInputError, dumps
 
 
@@ -83,8 +84,11 @@ def rubric_errors(rubric: RubricSpec) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class PolicyIndex:
-    roles: dict[str, int]  # role -> position in policy.role_weights (the cohort role index)
-    weights: tuple[float, ...]
+    roles: dict[str, int]  # role -> position in policy.role_weights, for the roles it weighs
+    weights: tuple[float, ...]  # their weights, in that order
+    # Every rater role: those the policy weighs in its order, then those it leaves out (they
+    # weigh 0) in RaterRole code order. The cohort path's role index.
+    order: tuple[str, ...]
     self_idx: int  # -1 when the policy does not weigh self ratings
     manager_idx: int
     # the weights of the manager, raters, agreement and evidence factors, and their sum
@@ -99,9 +103,16 @@ def policy_index(policy: Policy) -> PolicyIndex:
     return PolicyIndex(
         roles=roles,
         weights=tuple(w for _, w in policy.role_weights),
+        order=(*roles, *(r for r in ROLE_VALUES if r not in roles)),
         self_idx=roles.get("self", -1),
         manager_idx=roles.get("manager", -1),
         confidence_terms=(*(confidence[k] for k in CONFIDENCE_FACTORS),
                           sum(confidence.values())),
         canonical=dumps(policy.to_dict()),
     )
+
+
+def role_order(policy: Policy) -> tuple[str, ...]:
+    """Every rater role in the order score_cohort() indexes them for this policy: the roles
+    it weighs in its order, then those it leaves out (which weigh 0) in RaterRole code order."""
+    return policy_index(policy).order

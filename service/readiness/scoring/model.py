@@ -83,6 +83,10 @@ def _pairs(value: Any) -> tuple[tuple[str, float], ...]:
 class Policy:
     """A named, versioned set of scoring parameters, stored with every report.
 
+    `role_weights` weigh the rater roles in observed; a role it leaves out weighs 0: its
+    ratings are accepted (and enter the inputs digest) but count for nothing, not in observed,
+    flags or confidence, so a competency rated only in such roles is unrated.
+
     Confidence parameters (see report.confidence): `confidence_weights` weigh the four factors,
     `confidence_full_raters` distinct raters give full rater credit, a mean spread of
     `confidence_max_spread` steps between raters gives no agreement credit, and

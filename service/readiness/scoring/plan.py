@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ...assessments.roles import ROLE_VALUES
 from .formulas import Derived, derive
 from .index import PolicyIndex, RubricIndex, policy_index, rubric_index
 from .model import Policy, Rating, RubricSpec, ScoringInputError, dumps
@@ -64,22 +65,30 @@ class Plan:
 
     rx: RubricIndex
     px: PolicyIndex
-    # competency -> role -> cell, where cell = competency index * number of roles + role index
+    # competency -> role -> cell: competency index * number of roles weighed + role index for
+    # the roles the policy weighs; after those (from n_scored on) one cell per competency and
+    # role it leaves out, whose ratings are checked and digested but weigh nothing
     cells: dict[str, dict[str, int]]
-    cell_comp: tuple[int, ...]  # cell -> competency index
+    n_scored: int
+    ignores_roles: bool  # the policy leaves some role out
+    cell_comp: tuple[int, ...]  # cell (below n_scored) -> competency index
     levels: dict[tuple[str, str | None], LevelPlan]  # by (current, target as given); lazily
 
 
 def _plan(rubric: RubricSpec, policy: Policy) -> Plan:
     rx, px = rubric_index(rubric), policy_index(policy)
     n_roles = len(px.weights)
-    all_cells = range(len(rx.keys) * n_roles)
+    n_scored = len(rx.keys) * n_roles
+    left_out = px.order[n_roles:]
     return Plan(
         rx=rx,
         px=px,
         cells={ck: {rk: c * n_roles + k for rk, k in px.roles.items()}
+               | {rk: n_scored + c * len(left_out) + e for e, rk in enumerate(left_out)}
                for ck, c in rx.comps.items()},
-        cell_comp=tuple(cell // n_roles for cell in all_cells),
+        n_scored=n_scored,
+        ignores_roles=bool(left_out),
+        cell_comp=tuple(cell // n_roles for cell in range(n_scored)),
         levels={},
     )
 
@@ -158,7 +167,7 @@ def level_plan(
     errors: list[tuple[str, str]] = []
     cur, tgt = _resolve_levels(rx, rubric.levels, current, target, errors)
     if ratings is not None:
-        errors += _rating_errors(rx, px, rubric, ratings)
+        errors += _rating_errors(rx, rubric, ratings)
     if errors:
         raise ScoringInputError(errors)
     found = plan.levels.get((current, target))
@@ -234,22 +243,32 @@ class Tally:
 def checked_inputs(
     plan: Plan, rubric: RubricSpec, current: str, target: str | None,
     ratings: Sequence[Rating],
-) -> tuple[LevelPlan, list[Row], Tally]:
-    """The LevelPlan, one row per rating and their tally; raises ScoringInputError listing
-    every problem with the levels and the ratings."""
+) -> tuple[LevelPlan, list[Row], list[Row], Tally]:
+    """The LevelPlan, one row per rating, the rows of the roles the policy weighs (all of them
+    unless it leaves a role out) and their tally; raises ScoringInputError listing every
+    problem with the levels and the ratings.
+
+    A role the policy leaves out weighs 0: its ratings are checked and enter the inputs
+    digest, and play no part in the report (observed, flags, confidence), so a competency
+    rated only in such roles is unrated."""
     lv = plan.levels.get((current, target))
     rows = _rows(plan.cells, ratings)
+    scored, ignored = rows, None
+    if rows is not None and plan.ignores_roles:
+        scored = [row for row in rows if row[0] < plan.n_scored]
+        ignored = [row for row in rows if row[0] >= plan.n_scored]
     try:
-        tally = None if rows is None else _tally(plan, rows)
+        tally = None if scored is None else _tally(plan, scored)
+        valid = tally is not None and _plausible(tally, rows, ignored, rubric.scale_min,
+                                                 rubric.scale_max)
     except TypeError:  # a proficiency that is not a number
-        tally = None
-    valid = tally is not None and _plausible(tally, rows, rubric.scale_min, rubric.scale_max)
+        tally, valid = None, False
     if lv is None or not valid:  # resolve the levels (once), or raise with every problem
         lv = level_plan(plan, rubric, current, target, None if valid else ratings)
         if tally is None:  # _rating_errors found nothing to name: let the error itself show
-            tally = _tally(plan, rows)  # type: ignore[arg-type]
-    assert rows is not None  # an unknown competency or role is always an error
-    return lv, rows, tally
+            tally = _tally(plan, scored)  # type: ignore[arg-type]
+    assert rows is not None and scored is not None  # an unknown competency or role: an error
+    return lv, rows, scored, tally
 
 
 def _rows(cells: dict[str, dict[str, int]], ratings: Sequence[Rating]) -> list[Row] | None:
@@ -282,12 +301,16 @@ def _tally(plan: Plan, rows: list[Row]) -> Tally:
     return Tally(sums, counts, high, low, evidenced, n_evidence)
 
 
-def _plausible(tally: Tally, rows: list[Row], lo: float, hi: float) -> bool:
-    """Quick check of the usual case, from the tally; _rating_errors explains any failure in
-    detail. A NaN rating makes its cell's sum NaN (and is never a highest or lowest rating);
-    a competency nobody rated has highest -inf and lowest +inf."""
+def _plausible(tally: Tally, rows: list[Row], ignored: list[Row] | None, lo: float,
+               hi: float) -> bool:
+    """Quick check of the usual case, from the tally (and the ratings of roles the policy
+    leaves out, which it does not count); _rating_errors explains any failure in detail.
+    A NaN rating makes its cell's sum NaN (and is never a highest or lowest rating); a
+    competency nobody rated has highest -inf and lowest +inf."""
     total = sum(tally.sums)
     if total != total or min(tally.low) < lo or max(tally.high) > hi:
+        return False
+    if ignored and not all(lo <= row[2] <= hi for row in ignored):  # NaN fails too
         return False
     # Some (cell, rater) twice? That is fine only among anonymous raters.
     if len(set(map(_CELL_RATER, rows))) != len(rows):
@@ -298,7 +321,7 @@ def _plausible(tally: Tally, rows: list[Row], lo: float, hi: float) -> bool:
 
 
 def _rating_errors(
-    rx: RubricIndex, px: PolicyIndex, rubric: RubricSpec, ratings: Sequence[Rating]
+    rx: RubricIndex, rubric: RubricSpec, ratings: Sequence[Rating]
 ) -> list[tuple[str, str]]:
     """Every problem with the ratings, each with its field path (the slow, thorough path)."""
     errors: list[tuple[str, str]] = []
@@ -307,9 +330,9 @@ def _rating_errors(
     for i, r in enumerate(ratings):
         if r.competency not in rx.comps:
             errors.append((f"ratings[{i}].competency", f"unknown competency {r.competency!r}"))
-        if r.rater_role not in px.roles:
-            errors.append((f"ratings[{i}].rater_role",
-                           f"unknown rater_role {r.rater_role!r}; roles: {', '.join(px.roles)}"))
+        if r.rater_role not in ROLE_VALUES:  # a role the policy leaves out is no error
+            errors.append((f"ratings[{i}].rater_role", f"unknown rater_role "
+                           f"{r.rater_role!r}; roles: {', '.join(ROLE_VALUES)}"))
         p = r.proficiency
         if not (isinstance(p, int | float) and not isinstance(p, bool) and lo <= p <= hi):
             errors.append((f"ratings[{i}].proficiency", f"must be a number in {lo}..{hi}"))
@@ -339,8 +362,11 @@ def digest(lv: LevelPlan, rows: list[Row]) -> str:
     int64, the cells as int64, the proficiencies as float64 (all little-endian), then the
     rater ids followed by the evidence texts, UTF-8, each followed by NUL (or, should one
     contain NUL, b"\\xff" and their JSON array). cell = competency index * len(policy roles) +
-    role index, both fixed by the rubric and policy content also hashed; None and "" are the
-    same input, as are 4 and 4.0. LevelPlan holds the hash of everything before the ratings.
+    role index, both fixed by the rubric and policy content also hashed; a role the policy
+    leaves out has cell n_competencies * len(policy roles) + competency index * n_left_out +
+    its position among those left out (RaterRole code order), so the ratings of such roles
+    are told apart while every other input hashes as before. None and "" are the same input,
+    as are 4 and 4.0. LevelPlan holds the hash of everything before the ratings.
     Binary numbers keep the per-call cost to a sort and a few C-speed passes (no float repr).
     Sorts `rows` in place.
     """

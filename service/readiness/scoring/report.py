@@ -32,7 +32,8 @@ def score(
     Raises ScoringInputError listing every invalid input at once.
     """
     plan = MEMO.plan(rubric, policy)
-    lv, rows, tally = checked_inputs(plan, rubric, current_level, target_level, ratings)
+    lv, rows, scored, tally = checked_inputs(plan, rubric, current_level, target_level,
+                                             ratings)
     rx, px = plan.rx, plan.px
     comps = _competencies(lv, tally, policy)
     final = round_score(100.0 * comps.weighted_progress / lv.total_weight)
@@ -40,8 +41,9 @@ def score(
     path = [] if band == READY_NOW else path_to_ready(
         rx.weights, rx.total_weight, comps.terms, comps.unmet_gates, comps.candidates,
         policy.ready_now)
-    # a rater is (role, rater_id), ratings without an id being one rater per role
-    n_raters = len(set(map(ROLE_RATER, rows)))
+    # a rater is (role, rater_id), ratings without an id being one rater per role; raters in
+    # roles the policy leaves out do not count
+    n_raters = len(set(map(ROLE_RATER, scored)))
     managed = rated_in(tally.counts, px.manager_idx, len(px.weights))
     return {
         "score": final,
@@ -49,7 +51,7 @@ def score(
         "coverage": round_score(100.0 * comps.coverage / lv.total_weight),
         "current_level": lv.current,
         "target_level": lv.target,
-        "confidence": confidence(tally, comps, len(rows), n_raters, managed, px, policy),
+        "confidence": confidence(tally, comps, len(scored), n_raters, managed, px, policy),
         "competencies": comps.entries,
         "gates": [{"competency": rx.keys[c], "met": comps.met[c]} for c in lv.gated],
         "top_gaps": _top_gaps(rx, comps),

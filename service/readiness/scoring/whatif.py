@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .model import Rating
+from .model import DEFAULT_POLICY, Policy, Rating
 
 
 def _rating_key(r: Rating) -> tuple[str, str, str | None]:
@@ -32,18 +32,25 @@ def apply_changes(ratings: Sequence[Rating], changes: Sequence[Rating]) -> tuple
     return tuple(out)
 
 
-def path_changes(report: Mapping[str, Any], ratings: Sequence[Rating]) -> list[Rating]:
-    """The rating changes that carry out report["path_to_ready"] for these ratings.
+def path_changes(report: Mapping[str, Any], ratings: Sequence[Rating],
+                 policy: Policy = DEFAULT_POLICY) -> list[Rating]:
+    """The rating changes that carry out report["path_to_ready"] for these ratings (scored
+    with `policy`).
 
-    Every existing rater of a path competency is set to its `to` (evidence kept), so observed
-    becomes exactly `to`; an unrated competency gets a manager rating by rater "simulated".
-    apply_changes(ratings, path_changes(report, ratings)) then scores ready_now.
+    Every existing rater of a path competency in a role the policy weighs is set to its `to`
+    (evidence kept), so observed becomes exactly `to`; a competency with no such rating gets
+    one by rater "simulated", as manager (or, should the policy leave managers out, in the
+    role it weighs most). apply_changes(ratings, path_changes(report, ratings, policy)) then
+    scores ready_now.
     """
+    weighed = dict(policy.role_weights)
+    role = "manager" if "manager" in weighed else max(weighed, key=weighed.__getitem__)
     changes: list[Rating] = []
     for step in report["path_to_ready"]:
         comp, to = step["competency"], float(step["to"])
-        mine = {_rating_key(r): r for r in ratings if r.competency == comp}
+        mine = {_rating_key(r): r for r in ratings
+                if r.competency == comp and r.rater_role in weighed}
         if not mine:
-            changes.append(Rating(comp, "manager", "simulated", to))
+            changes.append(Rating(comp, role, "simulated", to))
         changes.extend(replace(r, proficiency=to) for r in mine.values())
     return changes
