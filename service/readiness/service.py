@@ -18,10 +18,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from .. import events
+from ..assessments import cohort as assessment_cohort
 from ..assessments import service as assessments
 from ..assessments.roles import ROLE_VALUES
 from ..auth.principal import Principal
 from ..cache import LRU, db_key
+from ..db import open_session
 from ..people import service as people
 from ..problems import FieldError, InvalidInput, NotFound, ProblemError
 from ..rubrics import service as rubrics
@@ -329,7 +331,7 @@ class CohortResult:
     """Everyone's score, band and gaps, plus the aggregate answer (CohortReport)."""
 
     report: CohortReport
-    rows: list[Any]  # assessments.CohortRow, in the order of the arrays below
+    rows: list[assessment_cohort.CohortRow]  # in the order of the arrays below
     scores: np.ndarray
     bands: np.ndarray
     gate_unmet: np.ndarray
@@ -381,7 +383,7 @@ def cohort(session: Session, principal: Principal, filters: CohortFilters,
     """Readiness of a population: the latest submitted or finalized assessment of each person
     matching the filters, scored together per rubric version (a few queries, no per-row I/O)."""
     persons = _cohort_persons(session, principal, filters, only)
-    inputs = assessments.cohort_inputs(
+    inputs = assessment_cohort.cohort_inputs(
         session, persons=persons, org_unit=filters.org_unit, rubric=filters.rubric,
         cycle=filters.cycle, current_level=filters.current_level,
         target_level=filters.target_level)
@@ -468,14 +470,11 @@ def cohort_csv_pages(engine, principal: Principal, filters: CohortFilters) -> It
     """``cohort_csv`` at constant memory, whatever the cohort's size: people a page at a time
     (each page scored by ``cohort``, in a short session of its own), the gap columns those of
     every rubric version the cohort pins (known before the first row)."""
-    from ..assessments import batch as assessment_pages
-    from ..db import open_session
-
     wanted = filters.model_dump(exclude={"manager"})
     with open_session(engine) as session:
         persons = _cohort_persons(session, principal, filters)
         keys: dict[str, int] = {}
-        for key, version in assessment_pages.cohort_versions(session, persons=persons,
+        for key, version in assessment_cohort.cohort_versions(session, persons=persons,
                                                              **wanted):
             for c in rubric_spec(session, key, version)[0].competencies:
                 keys.setdefault(c.key, len(keys))
@@ -484,7 +483,7 @@ def cohort_csv_pages(engine, principal: Principal, filters: CohortFilters) -> It
     after = None
     while True:
         with open_session(engine) as session:
-            page = assessment_pages.cohort_people(session, after=after, limit=COHORT_PAGE,
+            page = assessment_cohort.cohort_people(session, after=after, limit=COHORT_PAGE,
                                                   persons=persons, **wanted)
             if not page:
                 return
