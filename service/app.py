@@ -18,7 +18,7 @@ from .ops import router as ops_router
 from .outlines.routes import router as outlines_router
 from .people.routes import router as people_router
 from .problems import PreconditionFailed, problem_response
-from .readiness import service as readiness_service
+from .readiness import handlers as readiness_handlers
 from .readiness.routes import router as readiness_router
 from .rubrics.routes import router as rubrics_router
 from .settings import Settings, get_settings
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
-    readiness_service.register_handlers()
+    readiness_handlers.register_handlers()
     webhooks_service.register_handlers()
     docs.install(app)
     graphql.install(app, settings)  # /graphql and its IDE's local assets
