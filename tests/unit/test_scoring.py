@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -581,3 +583,18 @@ def test_cohort_rejects_bad_indices_and_proficiencies():
                      np.array([0, 9]), np.array([0, 1]), np.array([3.0, np.nan]))
     assert [p for p, _ in info.value.errors] == [
         "target_idx", "r_assessment", "r_competency", "r_proficiency"]
+
+
+def test_scoring_imports_no_database_or_web_layer():
+    # DESIGN.md: scoring is pure and importable without a database. A fresh interpreter shows
+    # what importing the package really pulls in.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, service.readiness.scoring; print(*sys.modules)"],
+        capture_output=True, text=True, check=True).stdout.split()
+    assert "service.readiness.scoring.cohort" in loaded  # the probe saw the package
+    heavy = {"sqlalchemy", "sqlmodel", "fastapi", "pydantic", "psycopg", "strawberry"}
+    assert sorted(m for m in loaded if m.split(".")[0] in heavy) == []
+    allowed = {"service", "service.readiness", "service.assessments", "service.assessments.roles"}
+    assert sorted(m for m in loaded if m.split(".")[0] == "service" and m not in allowed
+                  and not m.startswith("service.readiness.scoring")) == []
+
