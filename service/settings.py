@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///./var/ascent.db"
@@ -26,6 +26,16 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(30, ge=0, le=600,
                                     description="Clock skew allowed on JWT `exp`/`nbf`/`iat`")
     jwt_jwks_cache_seconds: int = Field(300, ge=0, description="How long a fetched JWKS is kept")
+    jwt_service_subjects: list[str] = Field(
+        default_factory=list,
+        description="`sub`s of machine clients (JSON list) whose JWTs act for no person, "
+                    "organisation-wide within their scopes; any other `sub` must name a synced "
+                    "person")
+    jwt_unknown_subject: Literal["refuse", "unbound"] = Field(
+        "refuse",
+        description="A JWT whose `sub` is neither a synced person nor a service subject: "
+                    "`refuse` it (401), or accept it `unbound` (organisation-wide within its "
+                    "scopes; the behaviour before this setting existed)")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list); none by default"
     )
@@ -38,8 +48,12 @@ class Settings(BaseSettings):
     page_size_max: int = Field(500, description="Largest page size of list endpoints")
     idempotency_ttl_hours: int = Field(24, description="How long Idempotency-Key answers are kept")
     sql_echo: bool = Field(False, description="Log every SQL statement (debugging)")
-    graphql_introspection: bool = Field(
-        True, description="Allow GraphQL introspection and serve the GraphiQL IDE at /graphql")
+    graphql_introspection: bool | None = Field(
+        None, description="Allow GraphQL introspection. Unset: on only for the embedded "
+                          "default set-up (the default SQLite database under ./var, as "
+                          "`make run` uses), off for any other database")
+    graphql_ide: bool | None = Field(
+        None, description="Serve the GraphiQL IDE at /graphql. Unset: as for introspection")
     webhooks_allow_private: bool = Field(
         False, description="Allow webhook URLs on private or loopback addresses")
     webhooks_worker: bool = Field(True, description="Deliver webhooks from the serving process")
@@ -56,6 +70,21 @@ class Settings(BaseSettings):
                                  description="Assessments validated and written per batch")
     bulk_max_errors: int = Field(10_000, ge=1,
                                  description="Row errors kept per job (the counts stay exact)")
+
+    @property
+    def embedded(self) -> bool:
+        """The `make run` set-up: the database is the default SQLite file under ./var."""
+        return self.database_url == DEFAULT_SQLITE_URL
+
+    @model_validator(mode="after")
+    def _developer_tools(self) -> "Settings":
+        """GraphiQL and introspection help someone exploring a local copy and help an attacker
+        map a deployed one: unset, they follow ``embedded``; set, the setting wins."""
+        if self.graphql_introspection is None:
+            self.graphql_introspection = self.embedded
+        if self.graphql_ide is None:
+            self.graphql_ide = self.embedded
+        return self
 
 
 @lru_cache

@@ -19,6 +19,12 @@ def operations(app) -> list[tuple[str, str, dict]]:
     return ops
 
 
+def templated_operations(app) -> list[tuple[str, str, dict]]:
+    """(METHOD, path template as documented, operation) for every documented operation."""
+    return [(method.upper(), path, op) for path, item in app.openapi()["paths"].items()
+            for method, op in item.items()]
+
+
 def required_scopes(op: dict) -> set[str]:
     return {scope for requirement in op.get("security", []) for scopes in requirement.values()
             for scope in scopes}

@@ -60,8 +60,7 @@ _ROLE_ORDER = {role: i for i, role in enumerate(RATER_ROLES)}
 
 def _sees_all(assessment: Assessment, principal: Principal | None) -> bool:
     """Unrestricted principals, and a person-bound one looking at its own assessment."""
-    return principal is None or principal.person is None \
-        or principal.person == assessment.person_external_id
+    return people.sees(principal, assessment.person_external_id)
 
 
 def _can_read(assessment: Assessment, principal: Principal | None) -> bool:
@@ -153,10 +152,10 @@ def list_assessments(session: Session, principal: Principal, *, person: str | No
                      target_level: str | None = None, limit: int, after: list | None
                      ) -> tuple[list[AssessmentRead], str | None]:
     """Oldest first. A person-bound principal lists only its own person's assessments."""
-    if principal.person is not None:
-        if person not in (None, principal.person):
+    if (me := people.confined_to(principal)) is not None:
+        if person not in (None, me):
             return [], None
-        person = principal.person
+        person = me
     query = (select(Assessment).order_by(Assessment.created_at, Assessment.id)
              .limit(limit + 1))
     if after:
@@ -444,7 +443,7 @@ def assessments_of_people(session: Session, persons: Collection[str], principal:
     """Each person's assessments, oldest first, as ``list_assessments(person=...)`` lists them:
     a person-bound principal gets only its own person's (everyone else: an empty list)."""
     out: dict[str, list[Assessment]] = {p: [] for p in persons}
-    wanted = [p for p in persons if principal.person in (None, p)]
+    wanted = [p for p in persons if people.sees(principal, p)]
     if wanted:
         found = session.exec(select(Assessment)
                              .where(Assessment.person_external_id.in_(sorted(wanted)))

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from ..db import SessionDep
 from ..people.service import find_existing
 from ..problems import Forbidden, Unauthorized
-from .jwt_bearer import looks_like_jwt, principal_from_claims
+from .jwt_bearer import looks_like_jwt
 from .principal import Principal
 from .scopes import ADMIN
 from .service import authenticate_api_key
@@ -30,7 +30,11 @@ def _authenticate(session: Session, token: str, verifier=None) -> Principal | No
         if claims is None:
             return None
         sub = str(claims["sub"])
-        return principal_from_claims(claims, sub if find_existing(session, {sub}) else None)
+        principal = verifier.principal(claims, bool(find_existing(session, {sub})))
+        if principal is None:
+            raise Unauthorized("The token's subject is not a person Ascent knows, nor a "
+                               "configured service subject.")
+        return principal
     return authenticate_api_key(session, token)
 
 

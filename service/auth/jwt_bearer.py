@@ -4,8 +4,13 @@ A token is accepted only when it is signed with RS256 or ES256 by a key of the c
 JWKS (a file, or a URL fetched and cached, refetched when a token names an unknown ``kid``),
 and its ``iss``, ``aud``, ``exp`` (and ``nbf`` when present) check out within the clock-skew
 leeway. The ``scope`` claim (space separated) grants the Ascent scopes it names; anything
-else in it is ignored. ``sub`` binds the principal to the person with that external id, when
-one is synced (self-service portal users).
+else in it is ignored.
+
+``sub`` binds the principal to the person with that external id (self-service portal users).
+A ``sub`` that names no synced person never silently widens into organisation-wide access:
+it is refused, unless it is listed in ``ASCENT_JWT_SERVICE_SUBJECTS`` (a machine client) or
+the deployment chose ``ASCENT_JWT_UNKNOWN_SUBJECT=unbound``. A synced person's id always
+binds, even when also listed as a service subject: the narrower reading wins.
 
 Configuration is checked once at start-up (``verifier_from_settings``): a half-configured
 verifier is an error, never a silently open (or silently closed) door.
@@ -114,6 +119,18 @@ class JwtVerifier:
     issuer: str
     audience: str
     leeway: int
+    service_subjects: frozenset[str] = frozenset()
+    unknown_subject: str = "refuse"  # or "unbound"
+
+    def principal(self, claims: dict[str, Any], synced: bool) -> Principal | None:
+        """The principal of verified ``claims``; ``synced``: whether ``sub`` is a synced
+        person. None when the subject may not be let in (see the module doc)."""
+        sub = str(claims["sub"])
+        if synced:
+            return principal_from_claims(claims, sub)
+        if sub in self.service_subjects or self.unknown_subject == "unbound":
+            return principal_from_claims(claims, None)
+        return None
 
     def claims(self, token: str) -> dict[str, Any] | None:
         """The verified claims, or None for any token that does not verify."""
@@ -174,4 +191,6 @@ def verifier_from_settings(settings: Settings) -> JwtVerifier | None:
     else:
         jwks = FileJwks(path)
     return JwtVerifier(jwks=jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                       leeway=settings.jwt_leeway_seconds)
+                       leeway=settings.jwt_leeway_seconds,
+                       service_subjects=frozenset(settings.jwt_service_subjects),
+                       unknown_subject=settings.jwt_unknown_subject)

@@ -67,12 +67,13 @@ async def import_assessments(
 @router.get("/v1/jobs/{job_id}", response_model=JobRead, tags=["jobs"],
             operation_id="jobs_get")
 def get_job(job_id: Annotated[uuid.UUID, Path(description="The job's id")], request: Request,
-            response: Response, session: SessionDep, _: JobReader, limit: Limit = None,
+            response: Response, session: SessionDep, principal: JobReader, limit: Limit = None,
             cursor: Cursor = None):
     """A job's status, counts and a page of its row errors (line, field, message) in file
-    order; `next_cursor` (and the `Link` header) page through the rest."""
+    order; `next_cursor` (and the `Link` header) page through the rest. A credential bound to
+    a person sees no one else's jobs (404)."""
     page = page_params(request, limit, cursor)
-    job = service.get_job(session, job_id)
+    job = service.get_job(session, job_id, principal)
     read = service.to_read(session, job, limit=page.limit, after=decode_cursor(cursor))
     response.headers["ETag"] = service.job_etag(job)
     set_link_header(request, response, read.next_cursor)

@@ -30,6 +30,7 @@ from ..db import open_session
 from ..http import decode_cursor, encode_cursor, etag
 from ..models import utcnow
 from ..people import batch as people_batch
+from ..people.service import confined_to
 from ..problems import (
     BadRequest,
     Conflict,
@@ -174,9 +175,13 @@ def _read_job(engine, job_id: uuid.UUID) -> JobRead:
 
 # --- reading jobs ------------------------------------------------------------------------------
 
-def get_job(session: Session, job_id: uuid.UUID) -> BulkJob:
+def get_job(session: Session, job_id: uuid.UUID, principal: Principal) -> BulkJob:
+    """A job as this principal may see it. A person-bound principal sees only jobs it started
+    (none: it cannot import); others' jobs name other people in their row errors, so they
+    are 404 to it like anything else it may not see."""
     job = session.get(BulkJob, job_id)
-    if job is None or job.fingerprint is None:
+    if job is None or job.fingerprint is None or (
+            confined_to(principal) is not None and job.principal != principal.id):
         raise NotFound(f"No job with id '{job_id}'.")
     return job
 

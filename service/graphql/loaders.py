@@ -50,12 +50,12 @@ def report_of(value: dict[str, Any] | ProblemError | None) -> ReadinessReport | 
 # --- batch functions (run in the session's thread) ---------------------------------------------
 
 def _people(ctx: "Context", ids: list[str]) -> list[Person | None]:
-    found = people.get_people(ctx.session, ids)
+    found = people.get_people(ctx.session, ids, ctx.principal)
     return [person_of(found[i]) if i in found else None for i in ids]
 
 
 def _reports(ctx: "Context", managers: list[str]) -> list[list[Person]]:
-    found = people.reports_of_many(ctx.session, managers)
+    found = people.reports_of_many(ctx.session, managers, ctx.principal)
     return [[person_of(p) for p in found[m]] for m in managers]
 
 

@@ -16,7 +16,6 @@ from ..outlines import service as outlines
 from ..outlines.schemas import OutlineCreate
 from ..people import service as people
 from ..people.schemas import PersonUpdate
-from ..problems import PreconditionFailed
 from ..readiness import reports as readiness
 from ..readiness.schemas import SimulateRequest
 from ..wire import ExternalId
@@ -47,20 +46,15 @@ class Mutation:
     async def upsert_person(self, info: Info, external_id: str, input: PersonInput,
                             if_match: IfMatch = None) -> UpsertPersonResult | None:
         ctx = info.context
-        ctx.require("people:write")
+        principal = ctx.require("people:write")
         with arguments():
             to_model(_PersonKey, {"external_id": external_id})
         with arguments("input"):
             data = to_model(PersonUpdate, input)
 
         def upsert() -> UpsertPersonResult:
-            if if_match is not None:
-                current = people.find_person(ctx.session, external_id)
-                if current is None:
-                    raise PreconditionFailed(
-                        f"No person with external id '{external_id}' exists yet.")
-                check_if_match(if_match, people.person_etag(current), required=False)
-            person, created = people.upsert_person(ctx.session, external_id, data)
+            person, created = people.sync_person(ctx.session, external_id, data, principal,
+                                                 if_match)
             return UpsertPersonResult(person=person_of(person), created=created)
 
         with arguments("input"):

@@ -69,27 +69,30 @@ class Query:
         return await info.context.loaders.rubric.load((key, version))
 
     @strawberry.field(description="People ordered by external id, filtered (needs "
-                                  "`people:read`)")
+                                  "`people:read`; a person-bound credential sees only its "
+                                  "own person)")
     async def people(self, info: Info, filter: PeopleFilter | None = None,
                      first: int | None = None, after: str | None = None
                      ) -> Connection[Person] | None:
         ctx = info.context
-        ctx.require("people:read")
+        principal = ctx.require("people:read")
         limit, cursor = _page(ctx, first, after)
         with arguments("filter"):
             filters = to_model(PeopleFilters, filter or {})
 
         def page() -> tuple[list[Person], str | None]:
             data, next_cursor = people.list_people(ctx.session, **filters.model_dump(),
-                                                   limit=limit, after=cursor)
-            rows = people.get_people(ctx.session, [p.external_id for p in data])
+                                                   limit=limit, after=cursor,
+                                                   principal=principal)
+            rows = people.get_people(ctx.session, [p.external_id for p in data], principal)
             return [person_of(rows[p.external_id]) for p in data], next_cursor
 
         found, next_cursor = await ctx.run(page)
         ctx.loaders.person.prime_many({p.external_id: p for p in found})
         return Connection.of([(encode_cursor([p.external_id]), p) for p in found], next_cursor)
 
-    @strawberry.field(description="A person by HRIS id (needs `people:read`)")
+    @strawberry.field(description="A person by HRIS id (needs `people:read`; a person-bound "
+                                  "credential sees only its own person)")
     async def person(self, info: Info, external_id: str) -> Person | None:
         info.context.require("people:read")
         found = await info.context.loaders.person.load(external_id)

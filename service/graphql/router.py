@@ -94,8 +94,9 @@ class GraphQLEndpoint(GraphQLRouter):
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Mount ``/graphql`` (left out of the OpenAPI document) and the GraphiQL assets."""
-    ide = settings.graphql_introspection
-    router = GraphQLEndpoint(build_schema(ide), path=PATH, context_getter=get_context,
+    ide = bool(settings.graphql_ide)
+    router = GraphQLEndpoint(build_schema(bool(settings.graphql_introspection)), path=PATH,
+                             context_getter=get_context,
                              graphql_ide="graphiql" if ide else None, subscription_protocols=(),
                              include_in_schema=False)
     router.routes = [r for r in router.routes if not isinstance(r, WebSocketRoute)]

@@ -2,8 +2,8 @@
 
 Limits are checked before anything executes: the parser stops at ``MAX_TOKENS``, and
 validation refuses documents nested deeper than ``MAX_DEPTH`` or with more than
-``MAX_ALIASES`` aliases (fragments counted). Introspection can be switched off
-(``ASCENT_GRAPHQL_INTROSPECTION=false``).
+``MAX_ALIASES`` aliases (fragments counted). Introspection is a setting
+(``ASCENT_GRAPHQL_INTROSPECTION``; unset, on only for the embedded default set-up).
 """
 
 from datetime import datetime

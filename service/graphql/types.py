@@ -533,7 +533,8 @@ class Assessment:
             updated_at=a.updated_at, submitted_at=a.submitted_at, finalized_at=a.finalized_at,
             etag=etag)
 
-    @strawberry.field(description="The person assessed (needs `people:read`)")
+    @strawberry.field(description="The person assessed (needs `people:read`); null when the "
+                                  "caller may not see them")
     async def subject(self, info: Info) -> "Person | None":
         info.context.require("people:read")
         return await info.context.loaders.person.load(self.person)
@@ -572,14 +573,14 @@ class Person:
     def of(cls, p: PersonRead, etag: str) -> "Person":
         return cls(**p.model_dump(), etag=etag)
 
-    @strawberry.field(description="The manager, when synced")
+    @strawberry.field(description="The manager, when synced and the caller may see them")
     async def manager(self, info: Info) -> "Person | None":
         info.context.require("people:read")
         if self.manager_external_id is None:
             return None
         return await info.context.loaders.person.load(self.manager_external_id)
 
-    @strawberry.field(description="Direct reports, by external id")
+    @strawberry.field(description="Direct reports the caller may see, by external id")
     async def reports(self, info: Info) -> "list[Person] | None":
         info.context.require("people:read")
         return await info.context.loaders.reports.load(self.external_id)

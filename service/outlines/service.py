@@ -239,9 +239,7 @@ def to_read(outline: Outline) -> OutlineRead:
 def _self_service(principal: Principal | None) -> str | None:
     """The person a principal is confined to (None: unconfined). A person-bound principal
     manages the outlines about them or owned by them; admins are never confined."""
-    if principal is None or principal.is_admin:
-        return None
-    return principal.person
+    return people.confined_to(principal)
 
 
 def get_outline(session: Session, outline_id: uuid.UUID, principal: Principal | None) -> Outline:
@@ -311,17 +309,35 @@ def _competencies(explicit: list[str], fields: list[TemplateField], values: dict
     return list(dict.fromkeys(named))
 
 
-def _confine(principal: Principal | None, person: str | None, owner: str | None) -> None:
+def _confine(session: Session, principal: Principal | None, content: OutlineContent,
+             owner: str | None, before: Outline | None = None) -> None:
+    """What a person-bound principal may write: outlines about or owned by its own person,
+    never about someone else nor linked to someone else's assessment (even one it rated in),
+    so it cannot put words in another person's outlines. On an update, the links the outline
+    already has (an admin may have made one about someone else and given it to this person)
+    may stay as they are."""
     me = _self_service(principal)
-    if me is not None and me not in (person, owner):
+    if me is None:
+        return
+    if me not in (content.person, owner):
         raise Forbidden("A person-bound credential manages only outlines about or owned by "
                         f"its own person ('{me}').")
+    kept = before is not None and content.person == before.person
+    if content.person not in (None, me) and not kept:
+        raise Forbidden("A person-bound credential writes only outlines about its own person "
+                        f"('{me}'), not about '{content.person}'.")
+    link = content.assessment_id
+    if link is not None and not (before is not None and link == before.assessment_id):
+        linked = assessments.get_assessments(session, [link], None).get(link)
+        if linked is not None and linked.person_external_id != me:
+            raise Forbidden("A person-bound credential links only its own person's "
+                            f"assessments ('{me}').")
 
 
 def create_outline(session: Session, data: OutlineCreate, principal: Principal) -> Outline:
     version = _pinned_version(session, data.template)
     owner = data.owner or principal.person or data.person
-    _confine(principal, data.person, owner)
+    _confine(session, principal, data, owner)
     outline = Outline(template_version=version, title=data.title, status=data.status,
                       created_by=principal.id)
     return _write(session, outline, version, data, owner, principal)
@@ -355,7 +371,7 @@ def update_outline(session: Session, outline: Outline, data: OutlineContent,
         raise Conflict(f"The outline is {outline.status}; reopen it before editing.",
                        current_status=outline.status)
     owner = data.owner or outline.owner or principal.person or data.person
-    _confine(principal, data.person, owner)
+    _confine(session, principal, data, owner, outline)
     return _write(session, outline, outline.template_version, data, owner, principal)
 
 

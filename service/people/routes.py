@@ -4,8 +4,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..auth.deps import require
 from ..db import SessionDep
-from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
-from ..problems import PROBLEM_RESPONSES, PreconditionFailed, responses
+from ..http import Cursor, IfMatch, Limit, Page, page_params, set_link_header
+from ..problems import PROBLEM_RESPONSES, responses
 from ..wire import EXTERNAL_ID_PATTERN
 from . import service
 from .schemas import PersonRead, PersonUpdate
@@ -61,13 +61,7 @@ def upsert_person(external_id: ExternalIdPath, data: PersonUpdate, response: Res
     """Create (201) or replace (200) a person: the HRIS sync. Sending the stored values again
     changes nothing (same ETag). `If-Match` is honoured when given. Deactivate with
     `"active": false`; people are never deleted, so their assessments keep their subject."""
-    service.require_directory_writer(principal)
-    if if_match is not None:
-        current = service.find_person(session, external_id)
-        if current is None:
-            raise PreconditionFailed(f"No person with external id '{external_id}' exists yet.")
-        check_if_match(if_match, service.person_etag(current), required=False)
-    person, created = service.upsert_person(session, external_id, data)
+    person, created = service.sync_person(session, external_id, data, principal, if_match)
     if created:
         response.status_code = 201
         response.headers["Location"] = f"/v1/people/{external_id}"

@@ -1,7 +1,10 @@
-"""People logic: the HRIS upsert, lookups other domains use, and filtered listing.
+"""People logic: the HRIS upsert, lookups other domains use, filtered listing, and who may see
+whom.
 
 Other domains call ``get_person``, ``find_existing`` and ``upsert_person``; none of them
-reads the person table itself."""
+reads the person table itself. ``confined_to``/``sees``/``visible`` are the one definition
+of the person binding: REST routes, GraphQL root fields, every DataLoader and the other
+domains (assessments, readiness, outlines, jobs) ask here, so no path can drift from another."""
 
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -11,14 +14,46 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..auth.principal import Principal
-from ..http import encode_cursor, etag
+from ..http import check_if_match, encode_cursor, etag
 from ..models import utcnow
-from ..problems import FieldError, Forbidden, InvalidInput, NotFound, field_path
+from ..problems import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    field_path,
+)
 from ..rubrics import service as rubrics
 from .models import Person
 from .schemas import PersonRead, PersonUpdate
 
 _FIELDS = tuple(f for f in PersonUpdate.model_fields if f != "external_id")
+
+
+# --- who sees whom ----------------------------------------------------------------------------
+
+def confined_to(principal: Principal | None) -> str | None:
+    """The one person this principal may see, or None when it may see everyone.
+
+    A principal bound to a person (a self-service API key, a portal user's JWT) is confined
+    to that person; an admin never is (its scopes "say more"), nor is an internal caller
+    (``None``)."""
+    if principal is None or principal.is_admin:
+        return None
+    return principal.person
+
+
+def sees(principal: Principal | None, external_id: str) -> bool:
+    """Whether this principal may see the person ``external_id`` (and what is theirs)."""
+    me = confined_to(principal)
+    return me is None or me == external_id
+
+
+def visible(query, principal: Principal | None):
+    """``query`` (over ``Person``) narrowed to the people this principal may see."""
+    me = confined_to(principal)
+    return query if me is None else query.where(Person.external_id == me)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -58,23 +93,23 @@ def to_read(person: Person) -> PersonRead:
 def visible_person(session: Session, external_id: str, principal: Principal) -> Person:
     """A person as this principal may see them: self-service principals see only themselves
     (others are 404, so the directory does not leak)."""
-    if principal.person is not None and principal.person != external_id:
+    if not sees(principal, external_id):
         raise NotFound(f"No person with external id '{external_id}'.")
     return get_person(session, external_id)
 
 
 def require_directory_writer(principal: Principal) -> None:
-    if principal.person is not None:
+    if confined_to(principal) is not None:
         raise Forbidden("A credential bound to a person cannot change people records.")
 
 
 def list_people(session: Session, *, org_unit: str | None = None, manager: str | None = None,
                 rubric: str | None = None, level: str | None = None,
                 active: bool | None = None, limit: int, after: list | None,
-                principal: Principal | None = None) -> tuple[list[PersonRead], str | None]:
-    query = select(Person).order_by(Person.external_id).limit(limit + 1)
-    if principal is not None and principal.person is not None:
-        query = query.where(Person.external_id == principal.person)
+                principal: Principal | None) -> tuple[list[PersonRead], str | None]:
+    """``principal`` is required (``None`` only for internal callers): the list is what it
+    may see."""
+    query = visible(select(Person), principal).order_by(Person.external_id).limit(limit + 1)
     if after:
         query = query.where(Person.external_id > str(after[0]))
     for column, value in ((Person.org_unit, org_unit), (Person.manager_external_id, manager),
@@ -120,6 +155,19 @@ def check_placement(session: Session, rubric: str | None, level: str | None) -> 
                      f"(version {version.version}: {', '.join(keys)})")
 
 
+def sync_person(session: Session, external_id: str, data: PersonUpdate, principal: Principal,
+                if_match: str | None = None) -> tuple[Person, bool]:
+    """The HRIS sync as REST and GraphQL expose it: refused to person-bound principals,
+    ``If-Match`` honoured when given, then ``upsert_person``."""
+    require_directory_writer(principal)
+    if if_match is not None:
+        current = find_person(session, external_id)
+        if current is None:
+            raise PreconditionFailed(f"No person with external id '{external_id}' exists yet.")
+        check_if_match(if_match, person_etag(current), required=False)
+    return upsert_person(session, external_id, data)
+
+
 def upsert_person(session: Session, external_id: str, data: PersonUpdate | Mapping[str, Any]
                   ) -> tuple[Person, bool]:
     """Create or replace; (person, created). Sending what is stored changes nothing, so a
@@ -162,19 +210,25 @@ def reports_of(session: Session, manager: str) -> set[str]:
 
 # --- batches (GraphQL DataLoaders: one query for a whole page, whatever its size) ---------------
 
-def get_people(session: Session, external_ids: Collection[str]) -> dict[str, Person]:
-    """The synced people among these external ids, by external id (unknown ones are absent)."""
+def get_people(session: Session, external_ids: Collection[str], principal: Principal | None
+               ) -> dict[str, Person]:
+    """The synced people among these external ids that this principal may see, by external id
+    (unknown and unseen ones are absent, alike)."""
     if not external_ids:
         return {}
-    found = session.exec(select(Person).where(Person.external_id.in_(sorted(external_ids))))
+    found = session.exec(visible(select(Person), principal)
+                         .where(Person.external_id.in_(sorted(external_ids))))
     return {p.external_id: p for p in found}
 
 
-def reports_of_many(session: Session, managers: Collection[str]) -> dict[str, list[Person]]:
-    """Each manager's direct reports, ordered by external id (every manager gets a list)."""
+def reports_of_many(session: Session, managers: Collection[str], principal: Principal | None
+                    ) -> dict[str, list[Person]]:
+    """Each manager's direct reports that this principal may see, ordered by external id
+    (every manager gets a list)."""
     out: dict[str, list[Person]] = {m: [] for m in managers}
     if managers:
-        found = session.exec(select(Person).where(Person.manager_external_id.in_(sorted(managers)))
+        found = session.exec(visible(select(Person), principal)
+                             .where(Person.manager_external_id.in_(sorted(managers)))
                              .order_by(Person.external_id))
         for person in found:
             out[person.manager_external_id].append(person)

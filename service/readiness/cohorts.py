@@ -71,7 +71,7 @@ def _cohort_persons(session: Session, principal: Principal, filters: CohortFilte
     principal's own person, ``only`` (a page of a streamed report)."""
     persons = None
     for allowed in (people.reports_of(session, filters.manager) if filters.manager else None,
-                    {principal.person} if principal.person is not None else None,
+                    {me} if (me := people.confined_to(principal)) is not None else None,
                     set(only) if only is not None else None):
         if allowed is not None:
             persons = allowed if persons is None else persons & allowed

@@ -59,7 +59,7 @@ def parse_report(raw: str | bytes) -> dict[str, Any]:
 
 def _require_subject_access(principal: Principal, person: str) -> None:
     """Person-bound principals see only their own readiness (404: existence does not leak)."""
-    if principal.person is not None and principal.person != person:
+    if not people.sees(principal, person):
         raise NotFound("No such readiness report.")
 
 
@@ -196,7 +196,7 @@ def latest_reports(session: Session, persons: Collection[str], principal: Princi
     """``person_report`` for many people in one query: the report of each one's latest
     finalized assessment, None when there is none yet, and NotFound where a person-bound
     principal reaches for someone else."""
-    allowed = [p for p in persons if principal.person in (None, p)]
+    allowed = [p for p in persons if people.sees(principal, p)]
     out: dict[str, dict[str, Any] | ProblemError | None] = {
         p: NotFound("No such readiness report.") for p in persons if p not in allowed}
     out |= {p: None for p in allowed}

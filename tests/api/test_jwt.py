@@ -3,6 +3,7 @@ scopes mapped, `sub` bound to a person; misconfiguration stops the start."""
 
 import json
 import time
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -21,12 +22,15 @@ from tests.factories.jwts import (
     jwks,
     unsigned,
 )
+from tests.factories.people import sync_person
 from tests.factories.rubrics import load_default_rubric
 
 pytestmark = pytest.mark.anyio
 
 RSA, EC = SigningKey.rsa(), SigningKey.ec()
 STRANGER = SigningKey.rsa("rsa-1")  # same kid as a trusted key, another key pair
+# Machine clients: most tokens here test verification, not binding, and name no person.
+SERVICE_SUBJECTS = ["portal-user", "hr-analytics"]
 
 
 @pytest.fixture
@@ -39,7 +43,8 @@ def jwks_file(tmp_path):
 @pytest.fixture
 def settings(db_url, jwks_file) -> Settings:
     return Settings(database_url=db_url, jwt_jwks_file=jwks_file, jwt_issuer=ISSUER,
-                    jwt_audience=AUDIENCE, jwt_leeway_seconds=30)
+                    jwt_audience=AUDIENCE, jwt_leeway_seconds=30,
+                    jwt_service_subjects=SERVICE_SUBJECTS)
 
 
 async def status_with(client_with, token: str, path: str = "/v1/rubrics") -> int:
@@ -111,6 +116,72 @@ async def test_sub_binds_the_principal_to_a_synced_person(admin, client_with, en
         assert len((await service_account.get("/v1/assessments")).json()["data"]) == 2
 
 
+@pytest.fixture
+def app_with(db_url, jwks_file):
+    """``async with app_with(**settings) as open_client``: an app with these JWT settings."""
+    @asynccontextmanager
+    async def make(**overrides):
+        app = create_app(Settings(database_url=db_url, jwt_jwks_file=jwks_file,
+                                  jwt_issuer=ISSUER, jwt_audience=AUDIENCE, **overrides))
+
+        def open_client(token: str) -> httpx.AsyncClient:
+            return httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://ascent.test",
+                                     headers={"Authorization": f"Bearer {token}"})
+        try:
+            yield open_client
+        finally:
+            app.state.engine.dispose()
+    return make
+
+
+async def test_a_subject_naming_no_synced_person_is_refused_by_default(admin, app_with, engine):
+    """Issue 12: a portal token whose `sub` names nobody used to get unbound, organisation-
+    wide access within its scopes. Now it binds to a synced person or is refused."""
+    await load_default_rubric(engine)
+    await create_assessment(admin, "E123")
+    await create_assessment(admin, "E456")
+    scope = "people:read assessments:read"
+    async with app_with() as open_client:  # nothing about subjects configured: the default
+        async with open_client(RSA.token(sub="E999", scope=scope)) as stranger:
+            refused = await stranger.get("/v1/people")
+            assert refused.status_code == 401
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.headers["www-authenticate"].startswith("Bearer")
+            assert "subject" in refused.json()["detail"]
+            graphql = await stranger.post("/graphql", json={
+                "query": "{ people { edges { node { externalId } } } }"})
+            assert graphql.status_code == 401 and graphql.json()["data"] is None
+            assert graphql.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+        await sync_person(admin, "E999")  # the HRIS syncs them: the same token now binds
+        async with open_client(RSA.token(sub="E999", scope=scope)) as synced:
+            people = (await synced.get("/v1/people")).json()["data"]
+            assert [p["external_id"] for p in people] == ["E999"]
+            assert (await synced.get("/v1/assessments")).json()["data"] == []
+            assert (await synced.get("/v1/people/E123")).status_code == 404
+
+
+async def test_service_subjects_and_the_explicit_unbound_setting(admin, app_with, engine):
+    await load_default_rubric(engine)
+    await create_assessment(admin, "E123")
+    await create_assessment(admin, "E456")
+    scope = "assessments:read"
+    async with app_with(jwt_service_subjects=["hr-analytics", "E123"]) as open_client:
+        async with open_client(RSA.token(sub="hr-analytics", scope=scope)) as machine:
+            assert len((await machine.get("/v1/assessments")).json()["data"]) == 2
+        # A synced person's id binds even when listed: the narrower reading wins.
+        async with open_client(RSA.token(sub="E123", scope=scope)) as person:
+            assert [a["person"] for a in (await person.get("/v1/assessments")).json()["data"]
+                    ] == ["E123"]
+        async with open_client(RSA.token(sub="someone-else", scope=scope)) as stranger:
+            assert (await stranger.get("/v1/assessments")).status_code == 401
+    token = RSA.token(sub="someone-else", scope=scope)
+    async with app_with(jwt_unknown_subject="unbound") as open_client, \
+            open_client(token) as stranger:  # the old behaviour, chosen explicitly
+        assert len((await stranger.get("/v1/assessments")).json()["data"]) == 2
+
+
 async def test_api_keys_keep_working_next_to_jwts(make_key, client_with):
     assert await status_with(client_with, make_key("rubrics:read")) == 200
     assert await status_with(client_with, "asc_a.b.c") == 401  # a key, never parsed as a JWT
@@ -119,7 +190,7 @@ async def test_api_keys_keep_working_next_to_jwts(make_key, client_with):
 async def test_jwks_url_is_cached_and_refetched_on_an_unknown_kid(db_url):
     server = JwksServer(jwks(RSA)).start()
     app = create_app(Settings(database_url=db_url, jwt_jwks_url=server.url, jwt_issuer=ISSUER,
-                              jwt_audience=AUDIENCE))
+                              jwt_audience=AUDIENCE, jwt_service_subjects=SERVICE_SUBJECTS))
     app.state.jwt_verifier.jwks.cooldown = 0  # refetch at once on an unknown kid (test speed)
 
     async def status(token: str) -> int:
