@@ -44,7 +44,10 @@ class Settings(BaseSettings):
         False, description="Allow webhook URLs on private or loopback addresses")
     webhooks_worker: bool = Field(True, description="Deliver webhooks from the serving process")
     webhooks_poll_seconds: float = Field(1.0, gt=0, description="Webhook outbox poll interval")
-    webhooks_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one delivery")
+    webhooks_timeout_seconds: float = Field(
+        10.0, gt=0, description="Deadline of one delivery attempt, start to answer headers")
+    webhooks_concurrency: int = Field(
+        8, ge=1, le=256, description="Endpoints served at the same time (one at a time each)")
     webhooks_max_attempts: int = Field(12, ge=1, description="Attempts before a delivery fails")
     webhooks_backoff_seconds: float = Field(
         5.0, ge=0, description="First retry delay; doubles per attempt (with jitter), max 6 h")
