@@ -10,6 +10,7 @@ from . import docs, edge, graphql, logs, metrics, problems
 from .assessments.routes import router as assessments_router
 from .auth.jwt_bearer import verifier_from_settings
 from .auth.routes import router as api_keys_router
+from .auth.throttle import Throttle
 from .bulk import runner as bulk_runner
 from .bulk.routes import router as bulk_router
 from .db import engine_for, migration_state
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings, app.state.engine = settings, engine
     app.state.jwt_verifier = jwt_verifier
+    app.state.auth_throttle = Throttle.from_settings(settings)
     problems.install(app)
 
     @app.exception_handler(StaleDataError)

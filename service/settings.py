@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(30, ge=0, le=600,
                                     description="Clock skew allowed on JWT `exp`/`nbf`/`iat`")
     jwt_jwks_cache_seconds: int = Field(300, ge=0, description="How long a fetched JWKS is kept")
+    auth_failure_limit: int = Field(
+        20, ge=1, description="Invalid credentials a client may present per window before 429")
+    auth_failure_window_seconds: int = Field(
+        60, ge=1, description="The window of auth_failure_limit, in seconds")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list); none by default"
     )
