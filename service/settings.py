@@ -63,6 +63,8 @@ class Settings(BaseSettings):
                                  description="Assessments validated and written per batch")
     bulk_max_errors: int = Field(10_000, ge=1,
                                  description="Row errors kept per job (the counts stay exact)")
+    bulk_heartbeat_seconds: float = Field(
+        15.0, gt=0, description="How often a process marks the bulk jobs it owns as alive")
 
 
 @lru_cache
