@@ -21,6 +21,7 @@ from .people.routes import router as people_router
 from .problems import PreconditionFailed, problem_response
 from .readiness import service as readiness_service
 from .readiness.routes import router as readiness_router
+from .retention import PurgeWorker
 from .rubrics.routes import router as rubrics_router
 from .settings import Settings, get_settings
 from .webhooks import service as webhooks_service
@@ -71,9 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if worker:
             worker.start()
         bulk_runner.runner_for(app)  # settles jobs a stopped process left; resumes queued ones
+        purger = PurgeWorker(engine, current).start() if current.purge_worker else None
         yield
         if worker:
             worker.stop()
+        if purger:
+            purger.stop()
         bulk_runner.shutdown(app)
         engine.dispose()
 

@@ -52,7 +52,7 @@ def row_version_column() -> Column:
 
 def load_all() -> type[SQLModel]:
     """Import every domain's tables; returns SQLModel so callers can use ``.metadata``."""
-    from . import idempotency  # noqa: F401
+    from . import idempotency, retention  # noqa: F401
     from .assessments import models as _assessments  # noqa: F401
     from .auth import models as _auth  # noqa: F401
     from .bulk import models as _bulk  # noqa: F401

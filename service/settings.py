@@ -63,6 +63,15 @@ class Settings(BaseSettings):
                                  description="Assessments validated and written per batch")
     bulk_max_errors: int = Field(10_000, ge=1,
                                  description="Row errors kept per job (the counts stay exact)")
+    retention_webhook_days: int = Field(
+        30, ge=0, description="Days webhook events, deliveries and attempts are kept (0: always)")
+    retention_job_days: int = Field(
+        30, ge=0, description="Days ended bulk jobs and their row errors are kept (0: always)")
+    retention_audit_days: int = Field(
+        2557, ge=0, description="Days assessment audit rows are kept (7 years; 0: always)")
+    purge_interval_seconds: int = Field(
+        3600, ge=1, description="How often (across all replicas) the purge runs")
+    purge_worker: bool = Field(True, description="Run the purge from the serving process")
     bulk_heartbeat_seconds: float = Field(
         15.0, gt=0, description="How often a process marks the bulk jobs it owns as alive")
 
