@@ -24,7 +24,7 @@ from tests.factories.webhooks import Receiver, Trickler, subscribe
 
 pytestmark = pytest.mark.anyio
 
-DEADLINE = 2.0
+DEADLINE = 3.0
 
 
 @pytest.fixture
@@ -70,13 +70,13 @@ async def test_a_trickling_receiver_is_cut_at_the_deadline_and_delays_nobody(
     assert deliver_due(engine, app.state.settings) == 2
     took = time.monotonic() - started
 
-    assert len(healthy.requests) == 1 and healthy.arrivals[0] - started < 1.5
+    assert len(healthy.requests) == 1 and healthy.arrivals[0] - started < DEADLINE - 0.5
     assert [r.webhook_id for r in trickler.requests] == [healthy.requests[0].webhook_id]
     assert trickler.requests[0].finished is False  # the client hung up mid-answer
     assert took < DEADLINE + 2
     slow = [a for a in attempts(engine) if a.status_code is None]
     assert len(slow) == 1 and slow[0].outcome == "retry" and "deadline" in slow[0].error
-    assert DEADLINE * 1000 - 50 <= slow[0].duration_ms < DEADLINE * 1000 + 1500
+    assert DEADLINE * 1000 - 50 <= slow[0].duration_ms < DEADLINE * 1000 + 2500
 
 
 async def test_the_worker_serves_other_endpoints_while_one_is_slow(
@@ -101,14 +101,14 @@ async def test_the_worker_serves_other_endpoints_while_one_is_slow(
     finally:
         worker.stop()
     assert len(healthy.requests) == 1
-    assert healthy.arrivals[0] - queued < 2.0
+    assert healthy.arrivals[0] - queued < 3.0
 
 
 async def test_two_workers_on_one_database_never_repeat_an_attempt(
         admin, app, engine, db_url, trickler, monkeypatch):
     """Two replicas race for one delivery whose receiver trickles for longer than the lease:
     each attempt is one POST and one attempt row, never two at once."""
-    monkeypatch.setattr(delivery, "LEASE_MARGIN", timedelta(seconds=3))
+    monkeypatch.setattr(delivery, "LEASE_MARGIN", timedelta(seconds=5))
     settings = app.state.settings.model_copy(update={
         "webhooks_poll_seconds": 0.05, "webhooks_timeout_seconds": 1.0,
         "webhooks_max_attempts": 3})
@@ -140,7 +140,7 @@ async def test_two_workers_on_one_database_never_repeat_an_attempt(
     assert len(trickler.requests) == 3  # one POST per attempt
     spans = sorted((r.started, r.ended or time.monotonic()) for r in trickler.requests)
     for (_, first_end), (second_start, _) in itertools.pairwise(spans):
-        assert second_start >= first_end - 0.6, spans  # never two POSTs at once
+        assert second_start >= first_end - 0.2, spans  # never two POSTs at once
 
 
 async def test_an_attempt_whose_lease_was_lost_is_not_recorded(admin, app, engine):

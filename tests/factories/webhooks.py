@@ -2,6 +2,7 @@
 to subscribe and to run the delivery worker until the outbox is drained."""
 
 import json
+import select
 import socket
 import threading
 import time
@@ -184,10 +185,13 @@ class Trickler:
                 until = time.monotonic() + self.seconds
                 while time.monotonic() < until and not self._stop.is_set():
                     conn.sendall(b"z")
-                    time.sleep(self.interval)
-                conn.sendall(b"\r\ncontent-length: 0\r\n\r\n")
-                request.finished = True
-                conn.recv(1)  # until the client hangs up
+                    # Wait for the next byte, noticing at once if the client hangs up.
+                    if select.select([conn], [], [], self.interval)[0] and not conn.recv(1):
+                        break
+                else:
+                    conn.sendall(b"\r\ncontent-length: 0\r\n\r\n")
+                    request.finished = True
+                    conn.recv(1)  # until the client hangs up
             except OSError:
                 pass
             request.ended = time.monotonic()
