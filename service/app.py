@@ -10,6 +10,7 @@ from . import docs, edge, graphql, logs, metrics, problems
 from .assessments.routes import router as assessments_router
 from .auth.jwt_bearer import verifier_from_settings
 from .auth.routes import router as api_keys_router
+from .auth.throttle import Throttle
 from .bulk import runner as bulk_runner
 from .bulk.routes import router as bulk_router
 from .db import engine_for, migration_state
@@ -20,6 +21,7 @@ from .outlines.routes import router as outlines_router
 from .people.routes import router as people_router
 from .problems import PreconditionFailed, problem_response
 from .readiness.routes import router as readiness_router
+from .retention import PurgeWorker
 from .rubrics.routes import router as rubrics_router
 from .settings import Settings, get_settings
 from .webhooks.delivery import WebhookWorker
@@ -69,9 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if worker:
             worker.start()
         bulk_runner.runner_for(app)  # settles jobs a stopped process left; resumes queued ones
+        purger = PurgeWorker(engine, current).start() if current.purge_worker else None
         yield
         if worker:
             worker.stop()
+        if purger:
+            purger.stop()
         bulk_runner.shutdown(app)
         engine.dispose()
 
@@ -84,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings, app.state.engine = settings, engine
     app.state.jwt_verifier = jwt_verifier
+    app.state.auth_throttle = Throttle.from_settings(settings)
     problems.install(app)
 
     @app.exception_handler(StaleDataError)

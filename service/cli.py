@@ -167,6 +167,23 @@ def keys_revoke(key_id: int) -> None:
     err.print(f"revoked key {key_id}")
 
 
+@app.command()
+def purge() -> None:
+    """Delete now what is past its retention (expired idempotency records, old webhook events,
+    ended bulk jobs, audit rows beyond ASCENT_RETENTION_AUDIT_DAYS). Servers also do it every
+    ASCENT_PURGE_INTERVAL_SECONDS."""
+    from .db import engine_for
+    from .retention import purge as purge_now
+
+    _require_migrated()
+    settings = get_settings()
+    engine = engine_for(settings)
+    counts = purge_now(engine, settings)
+    engine.dispose()
+    for name, count in counts.items():
+        print(f"{name}: {count} deleted")
+
+
 def openapi_document() -> dict:
     from .app import create_app
     from .settings import Settings

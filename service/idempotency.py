@@ -112,7 +112,11 @@ async def get_idempotency(
 IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]
 
 
-def purge_expired(session: Session) -> int:
-    result = session.exec(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= utcnow()))
+def purge_expired(session: Session, limit: int | None = None) -> int:
+    """Delete expired records (up to ``limit``); ``service/retention.py`` calls this."""
+    expired = select(IdempotencyRecord.id).where(IdempotencyRecord.expires_at <= utcnow())
+    if limit is not None:
+        expired = expired.limit(limit)
+    result = session.exec(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(expired)))
     return result.rowcount or 0
 

@@ -134,6 +134,17 @@ class PreconditionRequired(ProblemError):
     status, code, title = 428, "precondition_required", "Precondition Required"
 
 
+class TooManyRequests(ProblemError):
+    status, code, title = 429, "too_many_requests", "Too Many Requests"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class ServiceUnavailable(ProblemError):
     status, code, title = 503, "unavailable", "Service Unavailable"
 
@@ -142,7 +153,7 @@ _BY_STATUS = {
     cls.status: cls
     for cls in (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict,
                 PreconditionFailed, PayloadTooLarge, UnsupportedMediaType, InvalidInput,
-                PreconditionRequired, ServiceUnavailable)
+                PreconditionRequired, TooManyRequests, ServiceUnavailable)
 }
 
 
@@ -219,6 +230,7 @@ _DESCRIPTIONS = {
     415: "Unsupported request media type",
     422: "Invalid input; `errors` lists each field path with a message",
     428: "`If-Match` is required for this update",
+    429: "Too many invalid credentials from this client; wait `Retry-After` seconds",
     500: "Unexpected server error (no details leak)",
     503: "Not ready: the database is unreachable or not migrated",
 }
@@ -245,4 +257,4 @@ def add_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
 
 
 # Declared on every /v1 route: the statuses any authenticated route can answer.
-PROBLEM_RESPONSES = responses(400, 401, 403, 404, 413, 422, 500)
+PROBLEM_RESPONSES = responses(400, 401, 403, 404, 413, 422, 429, 500)

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         description="A JWT whose `sub` is neither a synced person nor a service subject: "
                     "`refuse` it (401), or accept it `unbound` (organisation-wide within its "
                     "scopes; the behaviour before this setting existed)")
+    auth_failure_limit: int = Field(
+        20, ge=1, description="Invalid credentials a client may present per window before 429")
+    auth_failure_window_seconds: int = Field(
+        60, ge=1, description="The window of auth_failure_limit, in seconds")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list); none by default"
     )
@@ -58,7 +62,10 @@ class Settings(BaseSettings):
         False, description="Allow webhook URLs on private or loopback addresses")
     webhooks_worker: bool = Field(True, description="Deliver webhooks from the serving process")
     webhooks_poll_seconds: float = Field(1.0, gt=0, description="Webhook outbox poll interval")
-    webhooks_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one delivery")
+    webhooks_timeout_seconds: float = Field(
+        10.0, gt=0, description="Deadline of one delivery attempt, start to answer headers")
+    webhooks_concurrency: int = Field(
+        8, ge=1, le=256, description="Endpoints served at the same time (one at a time each)")
     webhooks_max_attempts: int = Field(12, ge=1, description="Attempts before a delivery fails")
     webhooks_backoff_seconds: float = Field(
         5.0, ge=0, description="First retry delay; doubles per attempt (with jitter), max 6 h")
@@ -70,6 +77,17 @@ class Settings(BaseSettings):
                                  description="Assessments validated and written per batch")
     bulk_max_errors: int = Field(10_000, ge=1,
                                  description="Row errors kept per job (the counts stay exact)")
+    retention_webhook_days: int = Field(
+        30, ge=0, description="Days webhook events, deliveries and attempts are kept (0: always)")
+    retention_job_days: int = Field(
+        30, ge=0, description="Days ended bulk jobs and their row errors are kept (0: always)")
+    retention_audit_days: int = Field(
+        2557, ge=0, description="Days assessment audit rows are kept (7 years; 0: always)")
+    purge_interval_seconds: int = Field(
+        3600, ge=1, description="How often (across all replicas) the purge runs")
+    purge_worker: bool = Field(True, description="Run the purge from the serving process")
+    bulk_heartbeat_seconds: float = Field(
+        15.0, gt=0, description="How often a process marks the bulk jobs it owns as alive")
 
     @property
     def embedded(self) -> bool:

@@ -4,7 +4,7 @@ models-match-migrations test rely on it). Nothing in a domain imports this modul
 
 from sqlmodel import SQLModel
 
-from . import idempotency  # noqa: F401
+from . import idempotency, retention  # noqa: F401
 from .assessments import models as _assessments  # noqa: F401
 from .auth import models as _auth  # noqa: F401
 from .bulk import models as _bulk  # noqa: F401

@@ -9,7 +9,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, LargeBinary, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlmodel import Field, Relationship, SQLModel
 
 from ..models import UTCDateTime, created_at_field, row_version_column, utcnow
@@ -82,7 +91,8 @@ class AssessmentEvent(SQLModel, table=True):
     """Append-only audit trail, written in the transaction of the change it records."""
 
     __tablename__ = "assessment_event"
-    __table_args__ = (UniqueConstraint("assessment_id", "seq"),)
+    __table_args__ = (UniqueConstraint("assessment_id", "seq"),
+                      Index("ix_assessment_event_at", "at"))  # retention: purged by age
 
     id: int | None = Field(default=None, primary_key=True)
     assessment_id: uuid.UUID = Field(sa_column=Column(

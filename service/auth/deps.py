@@ -20,6 +20,7 @@ from .jwt_bearer import looks_like_jwt
 from .principal import Principal
 from .scopes import ADMIN
 from .service import authenticate_api_key
+from .throttle import client_address
 
 bearer = HTTPBearer(auto_error=False, description="An Ascent API key or a JWT")
 
@@ -45,9 +46,14 @@ def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("This operation needs `Authorization: Bearer <credential>`.")
+    throttle = getattr(request.app.state, "auth_throttle", None)  # auth/throttle.py
+    if throttle is not None:
+        throttle.check(client_address(request), credentials.credentials)
     principal = _authenticate(session, credentials.credentials,
                               getattr(request.app.state, "jwt_verifier", None))
     if principal is None:
+        if throttle is not None:
+            throttle.failed(client_address(request), credentials.credentials)
         raise Unauthorized("The credential is unknown, expired or revoked.")
     if principal.person is not None and principal.is_admin:
         # A person binding limits a principal to that person "unless its scopes say more":

@@ -2,16 +2,21 @@
 
 Verification runs on every request, so answers are cached for a few seconds per process;
 revoking through this process clears the cache at once, other replicas within ``CACHE_TTL``.
+Keys that verified and credentials that did not are cached apart, each bounded: a flood of
+unknown tokens churns only its own small cache and never evicts a good key's entry.
 """
 
 import hashlib
 import hmac
 import secrets
+import threading
 import time
+from collections import Counter
 from datetime import datetime
 
 from sqlmodel import Session, select
 
+from ..cache import LRU
 from ..models import utcnow
 from ..problems import Conflict, NotFound
 from .models import ApiKey
@@ -21,7 +26,10 @@ from .scopes import ADMIN
 
 KEY_PREFIX = "asc_"
 CACHE_TTL = 10.0
-_cache: dict[str, tuple[float, Principal | None]] = {}
+_cache = LRU(10_000)  # digest -> (expires, Principal): keys that verified
+_unknown = LRU(1_000)  # digest -> expires: unknown, revoked or expired credentials
+_lock = threading.Lock()
+stats: Counter[str] = Counter()  # lookups by outcome: hit, unknown_hit, miss
 
 
 def hash_secret(secret: str) -> str:
@@ -41,6 +49,8 @@ def create_key(session: Session, data: ApiKeyCreate, secret: str | None = None
     )
     session.add(key)
     session.flush()
+    with _lock:
+        _unknown.clear()  # it may have been tried before it existed
     return key, secret
 
 
@@ -65,7 +75,8 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
     key.revoked_at = utcnow()
     session.add(key)
     session.flush()
-    _cache.clear()
+    with _lock:
+        _cache.clear()
     return key
 
 
@@ -77,17 +88,26 @@ def _principal(key: ApiKey, now: datetime) -> Principal | None:
 
 
 def authenticate_api_key(session: Session, secret: str) -> Principal | None:
-    digest = hash_secret(secret)
-    hit = _cache.get(digest)
-    if hit is not None and hit[0] > time.monotonic():
+    digest, now = hash_secret(secret), time.monotonic()
+    with _lock:
+        hit, unknown = _cache.get(digest), _unknown.get(digest)
+    if hit is not None and hit[0] > now:
+        stats["hit"] += 1
         return hit[1]
+    if unknown is not None and unknown > now:
+        stats["unknown_hit"] += 1
+        return None
+    stats["miss"] += 1
     key = session.exec(select(ApiKey).where(ApiKey.secret_hash == digest)).first()
     principal = None
     if key is not None and hmac.compare_digest(key.secret_hash, digest):
         principal = _principal(key, utcnow())
-    if len(_cache) > 10_000:
-        _cache.clear()
-    _cache[digest] = (time.monotonic() + CACHE_TTL, principal)
+    with _lock:
+        if principal is not None:
+            _cache.put(digest, (now + CACHE_TTL, principal))
+        else:
+            _cache.pop(digest, None)
+            _unknown.put(digest, now + CACHE_TTL)
     return principal
 
 

@@ -47,7 +47,8 @@ class BulkJob(SQLModel, table=True):
     row_version: int = 1
     created_at: datetime = created_at_field()
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime,
+                                         index=True)  # retention: purged by age
 
 
 class BulkJobError(SQLModel, table=True):

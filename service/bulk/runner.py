@@ -16,23 +16,23 @@ which apply the REST rules), writes the valid part with a few statements, and mo
   batch fails (a concurrent change, a unique key taken meanwhile), it is rolled back and its
   assessments are retried one at a time, so only the culprit is reported.
 
-A job records its runner (``host:pid:token``) and a heartbeat. At start (and on first use of
-the bulk routes) a process fails the jobs whose runner is gone: same host and that process is
-no longer alive (or this very pid: a restarted container), or another host silent for
-``STALE``. Uploads that never finished are deleted; queued jobs whose file is still there run
-again here.
+A job records its runner (``host:pid:token``), and the process owns it as ``leases.py`` says
+(a PostgreSQL advisory lock; on SQLite the runner's pid, and a heartbeat for other hosts). At
+start (and on first use of the bulk routes) a process settles the jobs whose owner is gone:
+it takes them over (their lock, on PostgreSQL), fails the running ones, deletes uploads that
+never finished, and runs here the queued ones whose file is still there. Every change it makes
+is conditional on the row being as it read it. A job writes each batch, and its end, only while
+its row still names this process and says ``running`` (the fence): a job taken over meanwhile
+stops without writing more (``LostJob``).
 """
 
 import gc
 import logging
-import os
 import queue
-import socket
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from itertools import islice
 from pathlib import Path
 
@@ -50,6 +50,7 @@ from ..people import batch as people_batch
 from ..problems import InvalidInput, ProblemError
 from ..settings import Settings
 from . import parsers
+from .leases import HOST, RUNNER_ID, STALE, JobLeases, leases_for
 from .models import (
     ACTIVE,
     ATOMIC,
@@ -65,10 +66,8 @@ from .models import (
 log = logging.getLogger("ascent.bulk")
 
 KIND = "bulk_import"
-STALE = timedelta(minutes=10)
 IDLE_SECONDS = 5.0  # the worker thread ends when idle this long; the next job starts another
-HOST = socket.gethostname()[:100]
-RUNNER_ID = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+__all__ = ["HOST", "RUNNER_ID", "STALE", "JobRunner", "recover", "run_job", "runner_for"]
 
 
 # --- progress ------------------------------------------------------------------------------
@@ -124,9 +123,24 @@ class Stopped(Exception):
     """The server is shutting down."""
 
 
+class LostJob(Exception):
+    """The job's row no longer names this process as its runner: another took it over."""
+
+
 def run_job(engine: Engine, settings: Settings, job_id: uuid.UUID,
-            stop: threading.Event | None = None) -> str | None:
-    """Run a queued job to its end; returns its final status (None: it was not queued)."""
+            stop: threading.Event | None = None, leases: JobLeases | None = None
+            ) -> str | None:
+    """Run a queued job to its end; returns its final status (None: it was not queued here,
+    or it was taken over while it ran)."""
+    try:
+        return _run_job(engine, settings, job_id, stop)
+    finally:
+        if leases is not None:
+            leases.release(job_id)
+
+
+def _run_job(engine: Engine, settings: Settings, job_id: uuid.UUID,
+             stop: threading.Event | None) -> str | None:
     job = _start(engine, job_id)
     if job is None:
         return None
@@ -148,16 +162,25 @@ def run_job(engine: Engine, settings: Settings, job_id: uuid.UUID,
         reason = f"The file cannot be read: {exc.message}"
     except Stopped:
         reason = "The server shut down while the job ran" + _applied_note(job.mode, progress)
+    except LostJob:
+        log.warning("bulk job %s was taken over by another process; stopped here", job.id)
+        LIVE.pop(job.id, None)
+        return None
     except Exception as exc:  # a bug or a lost database: the job must still end
         log.exception("bulk job %s failed", job.id)
         reason = (f"The job stopped on an unexpected error ({type(exc).__name__}); it has been "
                   "logged" + _applied_note(job.mode, progress))
     finally:
         JOBS_RUNNING.labels(kind=KIND).dec()
-    _finish(engine, job, progress, status, reason)
+    try:
+        _finish(engine, job, progress, status, reason)
+    except LostJob:
+        log.warning("bulk job %s was taken over by another process before it ended", job.id)
+        status = None
     LIVE.pop(job.id, None)
     Path(job.spool_path).unlink(missing_ok=True)
-    JOBS.labels(kind=KIND, status=status).inc()
+    if status is not None:
+        JOBS.labels(kind=KIND, status=status).inc()
     return status
 
 
@@ -173,7 +196,8 @@ def _start(engine: Engine, job_id: uuid.UUID) -> BulkJob | None:
         now = utcnow()
         claimed = session.execute(
             update(BulkJob).where(BulkJob.id == job_id, BulkJob.status == QUEUED,
-                                  BulkJob.fingerprint.is_not(None))
+                                  BulkJob.fingerprint.is_not(None),
+                                  BulkJob.runner == RUNNER_ID)
             .values(status=RUNNING, started_at=now, heartbeat_at=now, runner=RUNNER_ID,
                     row_version=BulkJob.row_version + 1)).rowcount
         job = session.get(BulkJob, job_id) if claimed else None
@@ -265,6 +289,7 @@ def _one_by_one(engine, job, batch, progress) -> None:
             try:
                 valid = planners.plan([item], progress)
                 planners.write(valid)
+                _fence(session, job.id)
                 session.commit()
                 progress.succeeded += len(valid)
             except RETRYABLE as exc:
@@ -357,16 +382,32 @@ def _write_errors(session: Session, progress: Progress) -> None:
     progress.pending.clear()
 
 
+def _mine(job_id: uuid.UUID):
+    """The job's row while this process still runs it (the fence)."""
+    return update(BulkJob).where(BulkJob.id == job_id, BulkJob.runner == RUNNER_ID,
+                                 BulkJob.status == RUNNING)
+
+
+def _fenced(session: Session, statement) -> None:
+    if not session.execute(statement).rowcount:
+        raise LostJob
+
+
+def _fence(session: Session, job_id: uuid.UUID) -> None:
+    """In the transaction about to commit: fail it unless this process still runs the job."""
+    _fenced(session, _mine(job_id).values(heartbeat_at=utcnow()))
+
+
 def _write_progress(session: Session, progress: Progress) -> None:
     _write_errors(session, progress)
-    session.execute(update(BulkJob).where(BulkJob.id == progress.job_id).values(
+    _fenced(session, _mine(progress.job_id).values(
         **progress.counters(), heartbeat_at=utcnow(), row_version=BulkJob.row_version + 1))
 
 
 def _save_progress(engine: Engine, progress: Progress) -> None:
     """Counters (not errors) in a short transaction of their own, for other replicas."""
     with open_session(engine) as session:
-        session.execute(update(BulkJob).where(BulkJob.id == progress.job_id).values(
+        _fenced(session, _mine(progress.job_id).values(
             **{k: v for k, v in progress.counters().items() if k != "succeeded"},
             heartbeat_at=utcnow(), row_version=BulkJob.row_version + 1))
         session.commit()
@@ -375,7 +416,7 @@ def _save_progress(engine: Engine, progress: Progress) -> None:
 def _write_end(session: Session, job: BulkJob, progress: Progress, status: str,
                reason: str | None) -> None:
     _write_errors(session, progress)
-    session.execute(update(BulkJob).where(BulkJob.id == job.id).values(
+    _fenced(session, _mine(job.id).values(
         **progress.counters(), status=status, reason=reason, finished_at=utcnow(),
         heartbeat_at=utcnow(), spool_path=None, row_version=BulkJob.row_version + 1))
 
@@ -391,55 +432,59 @@ def _finish(engine: Engine, job: BulkJob, progress: Progress, status: str,
 
 # --- recovery --------------------------------------------------------------------------------
 
-def _gone(job: BulkJob) -> bool:
-    """Whether the process that owns ``job`` is no longer running it."""
-    if job.runner == RUNNER_ID:
-        return False
-    host, _, rest = (job.runner or "").partition(":")
-    pid = rest.partition(":")[0]
-    if host == HOST and pid.isdigit():
-        if int(pid) == os.getpid():
-            return True  # this pid, another token: a restarted container reusing its pid
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-    last = job.heartbeat_at or job.created_at
-    return utcnow() - last > STALE
-
-
-def recover(engine: Engine) -> list[uuid.UUID]:
-    """Settle the jobs left behind by processes that are gone; returns the queued jobs this
+def recover(engine: Engine, leases: JobLeases | None = None) -> list[uuid.UUID]:
+    """Settle the jobs whose owner is gone (``leases.take_over``); returns the queued jobs this
     process should run (their files are still here)."""
+    leases = leases or leases_for(engine)
+    with open_session(engine) as session:
+        others = session.exec(select(BulkJob).where(
+            BulkJob.status.in_(ACTIVE),
+            (BulkJob.runner != RUNNER_ID) | BulkJob.runner.is_(None))).all()
     rerun: list[uuid.UUID] = []
-    with open_session(engine, write=True) as session:
-        for job in session.exec(select(BulkJob).where(BulkJob.status.in_(ACTIVE))).all():
-            if not _gone(job):
-                continue
-            spool = Path(job.spool_path) if job.spool_path else None
-            if job.fingerprint is None:  # the upload itself was cut short: no job was accepted
-                session.execute(delete(BulkJob).where(BulkJob.id == job.id))
-            elif job.status == QUEUED and spool is not None and spool.exists():
-                job.runner, job.heartbeat_at = RUNNER_ID, utcnow()
-                job.row_version += 1
-                session.add(job)
-                rerun.append(job.id)
-                continue
-            else:
-                job.reason = (
-                    "Interrupted: the server running this job stopped (a restart or a crash) "
-                    + ("before it started; upload the file again." if job.status == QUEUED
-                       else _interrupted_note(job)))
-                job.status, job.finished_at, job.spool_path = FAILED, utcnow(), None
-                job.row_version += 1
-                session.add(job)
-            if spool is not None:
-                spool.unlink(missing_ok=True)
-        session.commit()
+    for job in others:
+        if not leases.take_over(job):
+            continue  # its owner is alive
+        runs_here = False
+        try:
+            runs_here = _settle(engine, job)
+        except Exception:
+            log.exception("could not settle bulk job %s", job.id)
+        finally:
+            if not runs_here:
+                leases.release(job.id)
+        if runs_here:
+            rerun.append(job.id)
     return rerun
+
+
+def _settle(engine: Engine, job: BulkJob) -> bool:
+    """Settle one abandoned job; True when it is queued to run here. Each change applies only
+    if the row is still as read (another process may be settling it too)."""
+    spool = Path(job.spool_path) if job.spool_path else None
+    as_read = update(BulkJob).where(BulkJob.id == job.id, BulkJob.status == job.status,
+                                    BulkJob.runner.is_(None) if job.runner is None
+                                    else BulkJob.runner == job.runner)
+    runs_here = False
+    with open_session(engine, write=True) as session:
+        if job.fingerprint is None:  # the upload itself was cut short: no job was accepted
+            changed = session.execute(delete(BulkJob).where(
+                BulkJob.id == job.id, BulkJob.fingerprint.is_(None),
+                BulkJob.status == job.status)).rowcount
+        elif job.status == QUEUED and spool is not None and spool.exists():
+            changed = runs_here = bool(session.execute(as_read.values(
+                runner=RUNNER_ID, heartbeat_at=utcnow(),
+                row_version=BulkJob.row_version + 1)).rowcount)
+        else:
+            changed = session.execute(as_read.values(
+                status=FAILED, finished_at=utcnow(), spool_path=None,
+                row_version=BulkJob.row_version + 1,
+                reason="Interrupted: the server running this job stopped (a restart or a crash) "
+                       + ("before it started; upload the file again." if job.status == QUEUED
+                          else _interrupted_note(job)))).rowcount
+        session.commit()
+    if changed and not runs_here and spool is not None:
+        spool.unlink(missing_ok=True)
+    return runs_here
 
 
 def _interrupted_note(job: BulkJob) -> str:
@@ -457,6 +502,7 @@ class JobRunner:
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine, self.settings = engine, settings
+        self.leases = leases_for(engine, settings.bulk_heartbeat_seconds)
         self._queue: queue.Queue[uuid.UUID] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -465,7 +511,7 @@ class JobRunner:
 
     def start(self) -> "JobRunner":
         _freeze_heap()
-        for job_id in recover(self.engine):
+        for job_id in recover(self.engine, self.leases):
             self.submit(job_id)
         return self
 
@@ -484,7 +530,7 @@ class JobRunner:
         """Run every job submitted so far in the calling thread (when the worker is off)."""
         for job_id, done in list(self._done.items()):
             if not done.is_set():
-                run_job(self.engine, self.settings, job_id, self._stop)
+                run_job(self.engine, self.settings, job_id, self._stop, self.leases)
                 done.set()
 
     def wait(self, job_id: uuid.UUID, timeout: float = 60.0) -> bool:
@@ -508,7 +554,7 @@ class JobRunner:
                         return
                 continue
             try:
-                run_job(self.engine, self.settings, job_id, self._stop)
+                run_job(self.engine, self.settings, job_id, self._stop, self.leases)
             except Exception:  # run_job ends its job itself; this is a last resort
                 log.exception("bulk job %s could not be run", job_id)
             finally:

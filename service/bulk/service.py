@@ -71,7 +71,8 @@ async def accept_upload(request: Request, session: Session, principal: Principal
     session.close()
     engine, settings = request.app.state.engine, request.app.state.settings
     job_runner = runner.runner_for(request.app)
-    claim, existing = await run_in_threadpool(_claim, engine, principal.id, key, options)
+    claim, existing = await run_in_threadpool(_claim, engine, job_runner.leases, principal.id,
+                                              key, options)
     if existing is not None:
         return await _replay(request, existing, options, settings.bulk_max_bytes), True
 
@@ -82,7 +83,7 @@ async def accept_upload(request: Request, session: Session, principal: Principal
             raise InvalidInput.field("body", "the file is empty")
     except BaseException as exc:
         path.unlink(missing_ok=True)
-        await run_in_threadpool(_release, engine, claim)
+        await run_in_threadpool(_release, engine, job_runner.leases, claim)
         if isinstance(exc, ClientDisconnect):  # nobody to answer; not a server error either
             raise BadRequest("The upload ended before the whole file arrived.") from exc
         raise
@@ -130,32 +131,38 @@ async def _replay(request: Request, existing: BulkJob, options: dict[str, Any], 
     return JobAccepted(job=await run_in_threadpool(_read_job, engine, existing.id))
 
 
-def _claim(engine, principal: str, key: str, options: dict[str, Any]
+def _claim(engine, leases, principal: str, key: str, options: dict[str, Any]
            ) -> tuple[uuid.UUID | None, BulkJob | None]:
-    """(id of a new claim, None) or (None, the job that already holds the key)."""
+    """(id of a new claim, None) or (None, the job that already holds the key). The claim is
+    this process's (``leases``) before its row exists, so no restarting replica can take the
+    upload for abandoned while it is received."""
+    job_id = uuid.uuid4()
+    leases.acquire(job_id)
     with open_session(engine, write=True) as session:
-        job = BulkJob(principal=principal, idempotency_key=key, runner=runner.RUNNER_ID,
-                      heartbeat_at=utcnow(), **options)
+        job = BulkJob(id=job_id, principal=principal, idempotency_key=key,
+                      runner=runner.RUNNER_ID, heartbeat_at=utcnow(), **options)
         session.add(job)
         try:
             session.commit()
             return job.id, None
         except IntegrityError:
             session.rollback()
+            leases.release(job_id)
         existing = session.exec(select(BulkJob).where(
             BulkJob.principal == principal, BulkJob.idempotency_key == key)).first()
         if existing is None:  # released meanwhile: the other upload failed; claim again
-            return _claim(engine, principal, key, options)
+            return _claim(engine, leases, principal, key, options)
         return None, existing
 
 
-def _release(engine, job_id: uuid.UUID) -> None:
+def _release(engine, leases, job_id: uuid.UUID) -> None:
     """The upload failed: forget the claim, so the same key can be used again."""
     with open_session(engine, write=True) as session:
         job = session.get(BulkJob, job_id)
         if job is not None and job.fingerprint is None:
             session.delete(job)
         session.commit()
+    leases.release(job_id)
 
 
 def _accept(engine, job_id: uuid.UUID, digest: str, path: Path, size: int) -> JobRead:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, Uuid
 from sqlmodel import Field, SQLModel
 
-from ..models import UTCDateTime, created_at_field, row_version_column
+from ..models import UTCDateTime, created_at_field, row_version_column, utcnow
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 
@@ -46,7 +46,8 @@ class WebhookEvent(SQLModel, table=True):
     type: str = Field(max_length=64)
     ordering_key: str = Field(max_length=200, description="Deliveries of one key go in order")
     body: str = Field(sa_column=Column(Text, nullable=False))  # exactly the bytes signed and sent
-    created_at: datetime = created_at_field()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False,
+                                 index=True)  # retention: purged by age
 
 
 class WebhookDelivery(SQLModel, table=True):
@@ -68,6 +69,9 @@ class WebhookDelivery(SQLModel, table=True):
     attempt_count: int = 0
     next_attempt_at: datetime = created_at_field()
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Which claim holds the lease: renewing it and recording the attempt both require it,
+    # so a worker whose lease lapsed (and was taken by another) records nothing.
+    lease_token: str | None = Field(default=None, max_length=32)
     last_status_code: int | None = None
     created_at: datetime = created_at_field()
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -3,10 +3,14 @@ network it sits on (SSRF). http/https only, no credentials in the URL, and no pr
 loopback, link-local or otherwise non-public address unless ASCENT_WEBHOOKS_ALLOW_PRIVATE.
 
 Names are checked when a subscription is saved (literal addresses and ``localhost``) and
-resolved again before every delivery, since DNS can change after the check."""
+resolved again before every delivery, since DNS can change after the check. The delivery then
+connects to the very address that was checked (``pinned``): letting the HTTP client resolve
+the name a second time would let a DNS answer that changes between the two lookups (DNS
+rebinding) point the POST at a private address after the check passed."""
 
 import ipaddress
 import socket
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
@@ -57,16 +61,45 @@ def check_url(url: str, *, allow_private: bool) -> None:
                         "(ASCENT_WEBHOOKS_ALLOW_PRIVATE=true allows them)")
 
 
-def check_resolved(url: str, *, allow_private: bool) -> None:
-    """Before a delivery: every address the host resolves to must be public."""
+def check_resolved(url: str, *, allow_private: bool) -> str | None:
+    """Before a delivery: every address the host resolves to must be public. Returns the
+    address to connect to (the first one checked), or None when there is nothing to pin (a
+    literal address, or private targets allowed: then nothing is refused either)."""
     check_url(url, allow_private=allow_private)
     if allow_private:
-        return
+        return None
     host, port = _host_port(url)
+    try:
+        is_public(host)
+        return None  # a literal address, checked above: the client connects to it as is
+    except ValueError:
+        pass
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
         raise UnsafeUrl(f"cannot resolve {host}: {exc}") from exc
+    if not infos:
+        raise UnsafeUrl(f"cannot resolve {host}: no address")
     for info in infos:
         if not is_public(str(info[4][0])):
             raise UnsafeUrl(f"{host} resolves to a non-public address")
+    return str(infos[0][4][0]).split("%", 1)[0]
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A request to ``url`` sent to ``address``: the URL's host replaced by the address, the
+    original ``Host`` header, and the name for TLS (SNI and certificate check)."""
+
+    url: httpx.URL
+    headers: dict[str, str]
+    extensions: dict[str, str]
+
+
+def pinned(url: str, address: str | None) -> Pinned:
+    original = httpx.URL(url.strip())
+    if address is None:
+        return Pinned(original, {}, {})
+    return Pinned(original.copy_with(host=address),
+                  {"host": original.netloc.decode("ascii")},
+                  {"sni_hostname": original.raw_host.decode("ascii")})

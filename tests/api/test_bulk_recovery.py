@@ -7,13 +7,17 @@ import subprocess
 import sys
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import text, update
+from sqlmodel import func, select
 
+from service.assessments.models import Assessment
 from service.bulk import runner
+from service.bulk.leases import lock_key
 from service.bulk.models import BulkJob
 from service.db import open_session
 from service.models import utcnow
@@ -56,6 +60,21 @@ def state(engine, job_id) -> BulkJob | None:
         return session.get(BulkJob, job_id)
 
 
+@contextmanager
+def owned_elsewhere(engine, *job_ids):
+    """What a live replica holds for its jobs: on PostgreSQL their advisory locks, on a
+    connection of its own (on SQLite liveness is the runner's pid, or a recent heartbeat)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        for job_id in job_ids:
+            assert conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                {"k": lock_key(job_id)}).scalar()
+        conn.commit()
+        yield
+
+
 async def test_the_first_bulk_request_settles_what_a_stopped_process_left(
         app, admin, engine, dead_runner, settings):
     await load_default_rubric(engine)
@@ -74,7 +93,8 @@ async def test_the_first_bulk_request_settles_what_a_stopped_process_left(
     silent = leave(engine, status="running", runner="other-host:43:cafe",
                    heartbeat_at=utcnow() - timedelta(hours=1))
 
-    response = await admin.get(f"/v1/jobs/{running_atomic}")  # first use: recovery first
+    with owned_elsewhere(engine, elsewhere):
+        response = await admin.get(f"/v1/jobs/{running_atomic}")  # first use: recovery first
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "failed"
@@ -85,7 +105,7 @@ async def test_the_first_bulk_request_settles_what_a_stopped_process_left(
     assert "before it started" in state(engine, lost).reason
     assert state(engine, claim) is None  # an upload that never finished is forgotten
     assert state(engine, elsewhere).status == "running"  # alive on another host
-    assert state(engine, silent).status == "failed"  # silent for longer than STALE
+    assert state(engine, silent).status == "failed"  # gone: no lock / silent beyond STALE
     with open_session(engine) as session:
         assert session.exec(select(BulkJob).where(BulkJob.runner == dead_runner,
                                                   BulkJob.status == "running")).all() == []
@@ -132,3 +152,63 @@ async def test_a_shutdown_stops_a_job_between_batches(app, engine, tmp_path, mon
     job = state(engine, job_id)
     assert (status, job.status, job.succeeded, calls) == ("failed", "failed", 10, 1)
     assert "shut down" in job.reason and "10 assessment(s) had been applied" in job.reason
+
+
+async def test_a_live_replica_keeps_its_jobs_however_old_its_heartbeat(app, admin, engine,
+                                                                       settings):
+    """Blocked for an hour (no heartbeat written), its owner still alive: a restarting replica
+    neither fails its running job nor takes its queued one. PostgreSQL: the owner holds the
+    jobs' advisory locks; SQLite: the owner is a live process on this host."""
+    spool = Path(settings.bulk_spool_dir)
+    spool.mkdir(parents=True)
+    (spool / "waiting.ndjson").write_bytes(ndjson(line("E1")))
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owner = (f"{runner.HOST}:{sleeper.pid}:0wner" if engine.dialect.name == "sqlite"
+                 else "other-host:77:0wner")
+        hour_ago = utcnow() - timedelta(hours=1)
+        running = leave(engine, status="running", runner=owner, heartbeat_at=hour_ago)
+        queued = leave(engine, status="queued", runner=owner, heartbeat_at=hour_ago,
+                       spool_path=str(spool / "waiting.ndjson"), bytes=10)
+        with owned_elsewhere(engine, running, queued):
+            assert runner.recover(engine) == []
+            assert (await admin.get(f"/v1/jobs/{running}")).json()["status"] == "running"
+        assert (state(engine, running).status, state(engine, running).runner) == (
+            "running", owner)
+        assert (state(engine, queued).status, state(engine, queued).runner) == ("queued", owner)
+        assert (spool / "waiting.ndjson").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+async def test_a_job_taken_over_stops_without_writing_more(app, engine, tmp_path,
+                                                           monkeypatch):
+    """The fence: a job whose row no longer names it as running (another replica settled it)
+    commits no further batch and does not overwrite the row's end."""
+    await load_default_rubric(engine)
+    with open_session(engine, write=True) as session:
+        ensure_default_policy(session)
+        session.commit()
+    path = tmp_path / "big.ndjson"
+    path.write_bytes(ndjson(*(line(f"E{i}") for i in range(30))))
+    job_id = leave(engine, status="queued", mode="partial", runner=runner.RUNNER_ID,
+                   spool_path=str(path))
+    settings = app.state.settings.model_copy(update={"bulk_batch_size": 10})
+    original = runner._batches
+
+    def taken_over_after_first_batch(items, size):
+        batches = original(items, size)
+        yield next(batches)
+        with open_session(engine, write=True) as session:  # what another replica's recovery did
+            session.execute(update(BulkJob).where(BulkJob.id == job_id).values(
+                status="failed", reason="taken"))
+            session.commit()
+        yield from batches
+
+    monkeypatch.setattr(runner, "_batches", taken_over_after_first_batch)
+    assert runner.run_job(engine, settings, job_id) is None
+    job = state(engine, job_id)
+    assert (job.status, job.reason, job.succeeded) == ("failed", "taken", 10)
+    with open_session(engine) as session:  # the first batch only: the second was fenced off
+        assert session.exec(select(func.count()).select_from(Assessment)).one() == 10

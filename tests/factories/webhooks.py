@@ -2,6 +2,7 @@
 to subscribe and to run the delivery worker until the outbox is drained."""
 
 import json
+import select
 import socket
 import threading
 import time
@@ -115,3 +116,82 @@ def drain(app, *, passes: int = 50, until: Callable[[], bool] | None = None) -> 
         if (until is not None and until()) or (until is None and not attempted):
             break
     return total
+
+
+@dataclass
+class Trickled:
+    webhook_id: str
+    started: float  # time.monotonic() when the request had arrived
+    ended: float | None = None  # when the client hung up (or the answer was complete)
+    finished: bool = False  # the whole answer went out (the client waited for all of it)
+
+
+@dataclass
+class Trickler:
+    """A receiver that reads the POST, then answers one header byte every ``interval``
+    seconds for ``seconds`` in all (each byte comes well within any per-read timeout), then
+    completes a 200. A raw socket server on 127.0.0.1, a thread per connection."""
+
+    seconds: float = 10.0
+    interval: float = 1.0
+    port: int = 0
+    requests: list[Trickled] = field(default_factory=list)
+    _sock: socket.socket | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def up(self) -> "Trickler":
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._sock.settimeout(0.2)
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def down(self) -> None:
+        self._stop.set()
+        if self._sock is not None:
+            self._sock.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in
+                       (line.decode().partition(":") for line in head.split(b"\r\n")[1:])}
+            while len(body) < int(headers.get("content-length", 0)):
+                body += conn.recv(65536)
+            request = Trickled(headers.get("webhook-id", ""), time.monotonic())
+            self.requests.append(request)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nx-slow: ")
+                until = time.monotonic() + self.seconds
+                while time.monotonic() < until and not self._stop.is_set():
+                    conn.sendall(b"z")
+                    # Wait for the next byte, noticing at once if the client hangs up.
+                    if select.select([conn], [], [], self.interval)[0] and not conn.recv(1):
+                        break
+                else:
+                    conn.sendall(b"\r\ncontent-length: 0\r\n\r\n")
+                    request.finished = True
+                    conn.recv(1)  # until the client hangs up
+            except OSError:
+                pass
+            request.ended = time.monotonic()

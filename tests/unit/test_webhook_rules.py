@@ -69,3 +69,32 @@ def test_names_are_checked_after_resolution(monkeypatch):
     check_resolved("https://hooks.example.com/h", allow_private=False)
     check_resolved("https://hr.example.com/hooks", allow_private=True)
     check_url("http://127.0.0.1:8080/h", allow_private=True)
+
+
+def test_a_pinned_request_keeps_the_host_and_the_tls_name():
+    from service.webhooks.urls import pinned
+
+    plain = pinned("https://hooks.example.com/h?x=1", "93.184.216.34")
+    assert str(plain.url) == "https://93.184.216.34/h?x=1"
+    assert plain.headers == {"host": "hooks.example.com"}
+    assert plain.extensions == {"sni_hostname": "hooks.example.com"}
+    v6 = pinned("http://Bücher.example:8080/h", "2606:2800:220:1::1")
+    assert str(v6.url) == "http://[2606:2800:220:1::1]:8080/h"
+    assert v6.headers == {"host": "xn--bcher-kva.example:8080"}
+    assert v6.extensions == {"sni_hostname": "xn--bcher-kva.example"}
+    untouched = pinned("http://127.0.0.1:8080/h", None)
+    assert str(untouched.url) == "http://127.0.0.1:8080/h" and untouched.headers == {}
+
+
+def test_the_checked_address_is_the_one_returned(monkeypatch):
+    calls = []
+
+    def resolve(host, port, **_):
+        calls.append(host)
+        return [(None, None, None, "", ("93.184.216.34", port)),
+                (None, None, None, "", ("93.184.216.35", port))]
+
+    monkeypatch.setattr("socket.getaddrinfo", resolve)
+    assert check_resolved("https://hooks.example.com/h", allow_private=False) == "93.184.216.34"
+    assert check_resolved("https://93.184.216.40/h", allow_private=False) is None  # a literal
+    assert calls == ["hooks.example.com"]
