@@ -15,7 +15,6 @@ from sqlmodel import Field, Relationship, SQLModel
 from ..models import UTCDateTime, created_at_field, row_version_column, utcnow
 
 DRAFT, SUBMITTED, FINALIZED, SUPERSEDED = "draft", "submitted", "finalized", "superseded"
-RATER_ROLES = ("self", "manager", "peer", "upward", "other")
 
 
 def _assessment_link() -> Any:

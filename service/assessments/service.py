@@ -36,13 +36,13 @@ from ..rubrics.models import PUBLISHED, RubricVersion
 from .models import (
     DRAFT,
     FINALIZED,
-    RATER_ROLES,
     SUBMITTED,
     SUPERSEDED,
     Assessment,
     AssessmentEvent,
     Rating,
 )
+from .roles import ROLE_VALUES, RaterRole
 from .schemas import (
     AssessmentCreate,
     AssessmentEventRead,
@@ -53,7 +53,8 @@ from .schemas import (
 )
 from .schemas import Rating as RatingRead
 
-_ROLE_ORDER = {role: i for i, role in enumerate(RATER_ROLES)}
+_ROLE_ORDER = {role.value: role.code for role in RaterRole}  # sort order and packed byte
+RATER_ROLES = ROLE_VALUES  # role values by code; readiness's cohort path reads this name
 
 
 # --- who sees what ---------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import pytest
 from sqlmodel import select
 
 from service.assessments import service as assessments
-from service.assessments.models import RATER_ROLES, Assessment
+from service.assessments.models import Assessment
+from service.assessments.roles import ROLE_VALUES
 from tests.factories.assessments import create_assessment, rate
 from tests.factories.rubrics import load_default_rubric
 
@@ -25,7 +26,7 @@ def decoded(engine) -> dict[str, set[tuple[str, str, float]]]:
             keys = [c.key for c in get_version(session, row.rubric_key,
                                                row.rubric_version).competencies]
             mine = inputs.r_row == i
-            out[row.person] = {(keys[c], RATER_ROLES[r], p) for c, r, p in zip(
+            out[row.person] = {(keys[c], ROLE_VALUES[r], p) for c, r, p in zip(
                 inputs.r_competency[mine], inputs.r_role[mine], inputs.r_proficiency[mine],
                 strict=True)}
     return out
