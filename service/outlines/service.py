@@ -20,7 +20,7 @@ from ..http import encode_cursor, etag
 from ..models import utcnow
 from ..people import service as people
 from ..problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, field_path
-from ..rubrics import service as rubrics
+from ..rubrics.published import PublishedRubric, published_rubric
 from . import render as rendering
 from .models import (
     ACTIVE,
@@ -46,7 +46,7 @@ from .schemas import (
     TemplateVersionRead,
     TemplateVersionSummary,
 )
-from .validation import RubricView, check_values, definition_errors
+from .validation import RubricLookup, check_values, definition_errors
 
 CONTENT_DIR = Path(__file__).parent / "content"
 
@@ -198,21 +198,16 @@ def retire(session: Session, version: TemplateVersion) -> TemplateVersion:
 
 # --- references into other domains ------------------------------------------------------------
 
-def _rubric_lookup(session: Session):
-    """A cached ``key -> RubricView | None`` over each rubric's latest published version."""
-    cache: dict[str, RubricView | None] = {}
+def _rubric_lookup(session: Session) -> RubricLookup:
+    """Each rubric's latest published version, looked up once per check."""
+    cache: dict[str, PublishedRubric | None] = {}
 
-    def lookup(key: str) -> RubricView | None:
+    def lookup(key: str) -> PublishedRubric | None:
         if key not in cache:
             try:
-                found = rubrics.get_latest_published(session, key)
+                cache[key] = published_rubric(session, key)
             except NotFound:
                 cache[key] = None
-            else:
-                cache[key] = RubricView(
-                    key=key, version=found.version,
-                    levels=frozenset(lv.key for lv in found.levels),
-                    competencies=frozenset(c.key for c in found.competencies))
         return cache[key]
 
     return lookup
@@ -246,8 +241,8 @@ def _link_errors(session: Session, content: OutlineContent, principal: Principal
         errors.append(FieldError(field="assessment_id", message=(
             f"the assessment is about '{assessment.person_external_id}', "
             f"not '{content.person}'")))
-    version = rubrics.get_version(session, assessment.rubric_key, assessment.rubric_version)
-    known = {c.key for c in version.competencies}
+    known = published_rubric(session, assessment.rubric_key,
+                             assessment.rubric_version).competency_set
     errors += [FieldError(field=f"competencies[{i}]", message=(
                    f"unknown competency '{key}' in rubric '{assessment.rubric_key}' "
                    f"version {assessment.rubric_version}"))
