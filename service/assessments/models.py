@@ -55,9 +55,10 @@ class Assessment(SQLModel, table=True):
     ratings_packed: bytes | None = Field(default=b"", sa_column=Column(LargeBinary,
                                                                        nullable=True))
 
+    # lazy="raise": readers load ratings explicitly (service._RATINGS), none by accident.
     ratings: list["Rating"] = Relationship(
         sa_relationship_kwargs={"order_by": "Rating.id", "cascade": "all, delete-orphan",
-                                "lazy": "selectin"})
+                                "lazy": "raise"})
 
 
 class Rating(SQLModel, table=True):

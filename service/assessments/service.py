@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from .. import events
@@ -54,6 +55,9 @@ from .schemas import (
 from .schemas import Rating as RatingRead
 
 _ROLE_ORDER = {role.value: role.code for role in RaterRole}  # sort order and packed byte
+# Ratings load only where a query asks (Assessment.ratings is lazy="raise"); every reader
+# here shows or checks them, so each of its queries asks.
+_RATINGS = (selectinload(Assessment.ratings),)
 RATER_ROLES = ROLE_VALUES  # role values by code; readiness's cohort path reads this name
 
 
@@ -105,7 +109,7 @@ def get_assessment(session: Session, assessment_id: uuid.UUID | str,
         key = assessment_id if isinstance(assessment_id, uuid.UUID) else uuid.UUID(assessment_id)
     except ValueError as exc:
         raise _not_found(assessment_id) from exc
-    assessment = session.get(Assessment, key)
+    assessment = session.get(Assessment, key, options=_RATINGS)
     if assessment is None or not _can_read(assessment, principal):
         raise _not_found(assessment_id)
     return assessment
@@ -158,7 +162,7 @@ def list_assessments(session: Session, principal: Principal, *, person: str | No
         if person not in (None, principal.person):
             return [], None
         person = principal.person
-    query = (select(Assessment).order_by(Assessment.created_at, Assessment.id)
+    query = (select(Assessment).options(*_RATINGS).order_by(Assessment.created_at, Assessment.id)
              .limit(limit + 1))
     if after:
         created_at, last_id = _cursor_values(after)
@@ -454,7 +458,8 @@ def get_assessments(session: Session, ids: Collection[uuid.UUID], principal: Pri
     decides), by id; the others are absent. Ratings come with them (one more query)."""
     if not ids:
         return {}
-    found = session.exec(select(Assessment).where(Assessment.id.in_(sorted(ids))))
+    found = session.exec(select(Assessment).options(*_RATINGS)
+                         .where(Assessment.id.in_(sorted(ids))))
     return {a.id: a for a in found if _can_read(a, principal)}
 
 
@@ -465,7 +470,7 @@ def assessments_of_people(session: Session, persons: Collection[str], principal:
     out: dict[str, list[Assessment]] = {p: [] for p in persons}
     wanted = [p for p in persons if principal.person in (None, p)]
     if wanted:
-        found = session.exec(select(Assessment)
+        found = session.exec(select(Assessment).options(*_RATINGS)
                              .where(Assessment.person_external_id.in_(sorted(wanted)))
                              .order_by(Assessment.created_at, Assessment.id))
         for assessment in found:

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from sqlalchemy import and_, or_
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from .. import versioning
@@ -63,7 +64,15 @@ EDITABLE = frozenset({DRAFT, ACTIVE})
 
 # === templates ===============================================================================
 
-DOCS = versioning.Versioned(Template, TemplateVersion, "template_id", "template")
+DOCS = versioning.Versioned(Template, TemplateVersion, "template_id", "template",
+                            loads=(selectinload(TemplateVersion.template),))
+# An outline comes with its template version (and that version's template) and its links.
+_OUTLINE = (selectinload(Outline.template_version).selectinload(TemplateVersion.template),
+            selectinload(Outline.competency_links))
+
+
+def _outlines():
+    return select(Outline).options(*_OUTLINE)
 
 
 def _template(session: Session, key: str) -> Template:
@@ -275,7 +284,7 @@ def _self_service(principal: Principal | None) -> str | None:
 
 
 def get_outline(session: Session, outline_id: uuid.UUID, principal: Principal | None) -> Outline:
-    outline = session.get(Outline, outline_id)
+    outline = session.get(Outline, outline_id, options=_OUTLINE)
     me = _self_service(principal)
     if outline is None or (me is not None and me not in (outline.person, outline.owner)):
         raise NotFound(f"No outline with id '{outline_id}'.")  # others' outlines stay unseen
@@ -353,7 +362,7 @@ def create_outline(session: Session, data: OutlineCreate, principal: Principal) 
     owner = data.owner or principal.person or data.person
     _confine(principal, data.person, owner)
     outline = Outline(template_version=version, title=data.title, status=data.status,
-                      created_by=principal.id)
+                      created_by=principal.id, competency_links=[])
     return _write(session, outline, version, data, owner, principal)
 
 
@@ -375,7 +384,8 @@ def draft_outline(session: Session, *, template_key: str, title: str, values: di
             FieldError(field=field_path(e["loc"]), message=e["msg"]) for e in exc.errors()
         ]) from exc
     version = _pinned_version(session, TemplateRef(key=template_key))
-    outline = Outline(template_version=version, title=title, status=DRAFT, created_by=created_by)
+    outline = Outline(template_version=version, title=title, status=DRAFT, created_by=created_by,
+                      competency_links=[])
     return _write(session, outline, version, content, owner or person, None)
 
 
@@ -410,7 +420,7 @@ def list_outlines(session: Session, principal: Principal | None, *, limit: int,
                   competency: str | None = None, assessment_id: uuid.UUID | None = None
                   ) -> tuple[list[Outline], str | None]:
     """Newest first; the cursor is the (created_at, id) of the last outline of the page."""
-    query = _filtered(select(Outline), template=template, person=person, status=status,
+    query = _filtered(_outlines(), template=template, person=person, status=status,
                       quadrant=quadrant, competency=competency, assessment_id=assessment_id)
     if (me := _self_service(principal)) is not None:
         query = query.where(or_(Outline.person == me, Outline.owner == me))
@@ -451,7 +461,7 @@ def find_outlines(session: Session, assessment_id: uuid.UUID | None, competency:
                   template_key: str | None) -> list[Outline]:
     """Every outline matching all the given links (None matches anything), oldest first, with
     no principal filter: for other domains avoiding duplicate drafts."""
-    query = _filtered(select(Outline), template=template_key, person=None, status=None,
+    query = _filtered(_outlines(), template=template_key, person=None, status=None,
                       quadrant=None, competency=competency, assessment_id=assessment_id)
     return list(session.exec(query.order_by(Outline.created_at, Outline.id)))
 
@@ -483,7 +493,7 @@ def load_defaults(session: Session) -> list[str]:
     for path in sorted(CONTENT_DIR.glob("*.yaml")):
         doc = parse_document(path.read_bytes())
         published = session.exec(
-            select(TemplateVersion).join(Template)
+            select(TemplateVersion).join(Template).options(*DOCS.loads)
             .where(Template.key == doc.key, TemplateVersion.status == PUBLISHED)).all()
         if any(to_content(v) == doc for v in published):
             messages.append(f"template {doc.key}: up to date")
@@ -515,7 +525,7 @@ def outlines_about(session: Session, persons: Collection[str], principal: Princi
     may see them); every person gets a list."""
     out: dict[str, list[Outline]] = {p: [] for p in persons}
     if persons:
-        for outline in session.exec(_visible(principal, select(Outline).where(
+        for outline in session.exec(_visible(principal, _outlines().where(
                 Outline.person.in_(sorted(persons))))):
             out[outline.person].append(outline)
     return out
@@ -527,7 +537,7 @@ def outlines_of_assessments(session: Session, assessment_ids: Collection[uuid.UU
     this principal may see them; every assessment gets a list."""
     out: dict[uuid.UUID, list[Outline]] = {a: [] for a in assessment_ids}
     if assessment_ids:
-        for outline in session.exec(_visible(principal, select(Outline).where(
+        for outline in session.exec(_visible(principal, _outlines().where(
                 Outline.assessment_id.in_(sorted(assessment_ids))))):
             out[outline.assessment_id].append(outline)
     return out
