@@ -1,10 +1,11 @@
 """Alembic environment: the app's own engine factory (same SQLite pragmas), every domain's
-tables via ``service.models.load_all``, batch mode so SQLite can alter tables."""
+tables via ``service.tables.load_all``, batch mode so SQLite can alter tables."""
 
 from alembic import context
 from service.db import make_engine
-from service.models import UTCDateTime, load_all
+from service.models import UTCDateTime
 from service.settings import get_settings
+from service.tables import load_all
 
 config = context.config
 target_metadata = load_all().metadata

@@ -13,16 +13,15 @@ from .auth.routes import router as api_keys_router
 from .bulk import runner as bulk_runner
 from .bulk.routes import router as bulk_router
 from .db import engine_for, migration_state
+from .handlers import register_handlers
 from .limits import BodySizeLimit
 from .ops import router as ops_router
 from .outlines.routes import router as outlines_router
 from .people.routes import router as people_router
 from .problems import PreconditionFailed, problem_response
-from .readiness import service as readiness_service
 from .readiness.routes import router as readiness_router
 from .rubrics.routes import router as rubrics_router
 from .settings import Settings, get_settings
-from .webhooks import service as webhooks_service
 from .webhooks.delivery import WebhookWorker
 from .webhooks.routes import router as webhooks_router
 
@@ -94,8 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
-    readiness_service.register_handlers()
-    webhooks_service.register_handlers()
+    register_handlers()
     docs.install(app)
     graphql.install(app, settings)  # /graphql and its IDE's local assets
     _document_problems(app)

@@ -20,8 +20,13 @@ err = Console(stderr=True)
 
 
 def _session(write: bool = True):
+    """A session for a command that reads or changes data. The domains' event reactions are
+    wired first, as the app does, so a change made here has the same effects (webhook outbox
+    rows, readiness snapshots). Imports are deferred to keep `ascent --help` fast."""
     from .db import engine_for, open_session
+    from .handlers import register_handlers
 
+    register_handlers()
     return open_session(engine_for(get_settings()), write=write)
 
 

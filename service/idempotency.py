@@ -18,7 +18,8 @@ from sqlalchemy import JSON, Column, Text, UniqueConstraint, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
-from .auth.principal import Principal, PrincipalDep
+from .auth.deps import PrincipalDep
+from .auth.principal import Principal
 from .db import SessionDep
 from .models import UTCDateTime, created_at_field, utcnow
 from .problems import Conflict, InvalidInput

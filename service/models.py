@@ -1,8 +1,7 @@
-"""Shared table plumbing: the naming convention, UTC timestamps, and the model registry.
+"""Shared column plumbing: the naming convention, UTC timestamps, optimistic-locking counters.
 
-Every domain's ``models.py`` imports from here; ``load_all()`` imports them all so that
-``SQLModel.metadata`` is complete (Alembic and the models-match-migrations test rely on it).
-"""
+Every domain's ``models.py`` imports from here, so this module imports no domain; the registry
+of every table is ``service.tables``."""
 
 from datetime import UTC, datetime
 
@@ -49,17 +48,3 @@ def row_version_column() -> Column:
     ``StaleDataError``, answered 412)."""
     return Column("row_version", Integer, nullable=False)
 
-
-def load_all() -> type[SQLModel]:
-    """Import every domain's tables; returns SQLModel so callers can use ``.metadata``."""
-    from . import idempotency  # noqa: F401
-    from .assessments import models as _assessments  # noqa: F401
-    from .auth import models as _auth  # noqa: F401
-    from .bulk import models as _bulk  # noqa: F401
-    from .outlines import models as _outlines  # noqa: F401
-    from .people import models as _people  # noqa: F401
-    from .readiness import models as _readiness  # noqa: F401
-    from .rubrics import models as _rubrics  # noqa: F401
-    from .webhooks import models as _webhooks  # noqa: F401
-
-    return SQLModel

@@ -7,14 +7,38 @@ publish validation, events) in its own service.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
+from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
+from .http import encode_cursor
 from .models import utcnow
 from .problems import Conflict, NotFound
 
 DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
+Status = Literal["draft", "published", "retired"]
+
+
+# Read shapes every versioned document lists the same way; each domain subclasses them under
+# its own name so the OpenAPI components stay distinct.
+class VersionSummaryBase(BaseModel):
+    version: int
+    status: Status
+    name: str
+    created_at: datetime
+    published_at: datetime | None = None
+    retired_at: datetime | None = None
+
+
+class DocumentSummaryBase(BaseModel):
+    key: str
+    name: str = Field(description="Name of the latest version")
+    description: str
+    latest_version: int
+    published_version: int | None = Field(description="Latest published version, if any")
+    draft_version: int | None = Field(description="The open draft, if any")
 
 
 @dataclass(frozen=True)
@@ -71,6 +95,52 @@ class Versioned:
             raise Conflict(f"{self.noun.title()} '{key}' already has an open draft (version "
                            f"{latest.version}).", draft_version=latest.version)
         return parent, latest
+
+    def list_documents(self, session: Session, summary: type[DocumentSummaryBase], *,
+                       status: str | None, limit: int, after: list | None
+                       ) -> tuple[list, str | None]:
+        """A page of documents by key (those with a version in ``status`` when given)."""
+        query = select(self.parent).order_by(self.parent.key).limit(limit + 1)
+        if after:
+            query = query.where(self.parent.key > str(after[0]))
+        if status:
+            query = query.where(self.parent.id.in_(
+                select(getattr(self.version, self.parent_id))
+                .where(self.version.status == status)))
+        parents = list(session.exec(query))
+        page, more = parents[:limit], len(parents) > limit
+        summaries = self._summaries(session, summary, [p.id for p in page])
+        return ([summaries[p.id] for p in page],
+                encode_cursor([page[-1].key]) if more and page else None)
+
+    def _summaries(self, session: Session, summary: type[DocumentSummaryBase],
+                   parent_ids: list[int]) -> dict[int, Any]:
+        """One query for all versions of a page of documents (no per-document round trips)."""
+        V, parent_id = self.version, getattr(self.version, self.parent_id)
+        rows = session.exec(
+            select(parent_id, self.parent.key, V.version, V.status, V.name, V.description)
+            .join(self.parent).where(parent_id.in_(parent_ids))
+            .order_by(parent_id, V.version)
+        ).all()
+        out: dict[int, Any] = {}
+        for owner, key, number, status, name, description in rows:
+            previous = out.get(owner)
+            out[owner] = summary(
+                key=key, name=name, description=description, latest_version=number,
+                published_version=number if status == PUBLISHED else (
+                    previous.published_version if previous else None),
+                draft_version=number if status == DRAFT else (
+                    previous.draft_version if previous else None),
+            )
+        return out
+
+    def list_versions(self, session: Session, key: str, summary: type[VersionSummaryBase]
+                      ) -> list:
+        parent = self.get_parent(session, key)
+        versions = session.exec(
+            select(self.version).where(getattr(self.version, self.parent_id) == parent.id)
+            .order_by(self.version.version))
+        return [summary.model_validate(v, from_attributes=True) for v in versions]
 
 
 def require_draft(version, action: str) -> None:

@@ -12,11 +12,11 @@ from service.app import create_app
 from service.auth import service as auth_service
 from service.auth.schemas import ApiKeyCreate
 from service.db import make_engine, open_session, upgrade
-from service.models import load_all
 from service.readiness import service as readiness_service
 from service.rubrics import published as published_rubrics
 from service.rubrics import service as rubrics_service
 from service.settings import Settings
+from service.tables import load_all
 from tests.backends import BACKENDS, fresh_database, require_backend, truncate_all
 
 

@@ -37,7 +37,7 @@ from ..problems import FieldError, InvalidInput
 from ..rubrics.published import PublishedRubric, published_rubric
 from . import rules
 from .models import DRAFT, FINALIZED, SUBMITTED, SUPERSEDED, Assessment, AssessmentEvent, Rating
-from .service import event_payload, pack_ratings, pinned_rubric
+from .service import pack_ratings, pinned_rubric, to_read
 
 STAGE = {DRAFT: 0, SUBMITTED: 1, FINALIZED: 2}
 _IN_CHUNK = 500
@@ -374,11 +374,11 @@ def write(session: Session, plans: Sequence[Plan], *, principal: str, job: str,
     for plan in changing:
         stage = STAGE[plan.existing.status] if plan.existing else 0
         if stage < 1 <= STAGE[plan.status]:
-            events.emit(session, events.ASSESSMENT_SUBMITTED,
-                        event_payload(_transient(plan, SUBMITTED, now)))
+            events.emit(session, events.AssessmentSubmitted(
+                to_read(_transient(plan, SUBMITTED, now))))
         if stage < 2 <= STAGE[plan.status]:
-            events.emit(session, events.ASSESSMENT_FINALIZED,
-                        event_payload(_transient(plan, FINALIZED, now)))
+            events.emit(session, events.AssessmentFinalized(
+                to_read(_transient(plan, FINALIZED, now))))
 
 
 def _transient(plan: Plan, status: str, now: datetime) -> Assessment:

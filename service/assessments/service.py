@@ -315,7 +315,7 @@ def submit(session: Session, assessment: Assessment, principal: Principal) -> As
     _touch(session, assessment)
     _record(session, assessment, "submitted", principal, {"from": DRAFT, "to": SUBMITTED})
     # Webhooks write their outbox row from this event (service/events.py).
-    events.emit(session, events.ASSESSMENT_SUBMITTED, event_payload(assessment))
+    events.emit(session, events.AssessmentSubmitted(to_read(assessment)))
     return assessment
 
 
@@ -327,7 +327,7 @@ def finalize(session: Session, assessment: Assessment, principal: Principal) -> 
     _record(session, assessment, "finalized", principal, {"from": SUBMITTED, "to": FINALIZED})
     # Readiness stores its report snapshot and webhooks their outbox row from this event, in
     # this transaction (service/events.py): a finalized assessment always has both.
-    events.emit(session, events.ASSESSMENT_FINALIZED, event_payload(assessment))
+    events.emit(session, events.AssessmentFinalized(to_read(assessment)))
     return assessment
 
 
@@ -354,10 +354,6 @@ def supersede(session: Session, assessment: Assessment, principal: Principal) ->
     _record(session, successor, "created", principal,
             {"supersedes": str(assessment.id), "ratings_copied": len(successor.ratings)})
     return successor
-
-
-def event_payload(assessment: Assessment) -> dict[str, Any]:
-    return {"assessment": to_read(assessment).model_dump(mode="json")}
 
 
 # --- plumbing --------------------------------------------------------------------------------

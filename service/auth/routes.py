@@ -5,7 +5,7 @@ from fastapi import APIRouter, Path
 from ..db import SessionDep
 from ..problems import PROBLEM_RESPONSES, responses
 from . import service
-from .principal import AdminDep
+from .deps import AdminDep
 from .schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], responses=PROBLEM_RESPONSES)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..assessments.schemas import Status
-from ..auth.principal import require
+from ..auth.deps import require
 from ..db import SessionDep, read_only
 from ..http import Cursor, Limit, decode_cursor, page_params, set_link_header
 from ..idempotency import REPLAY_HEADER

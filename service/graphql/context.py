@@ -18,7 +18,8 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
 
-from ..auth.principal import Principal, bearer, current_principal
+from ..auth.deps import bearer, current_principal
+from ..auth.principal import Principal
 from ..db import SessionDep, read_only
 from ..problems import Forbidden, Unauthorized
 from ..settings import Settings

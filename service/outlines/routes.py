@@ -7,7 +7,8 @@ from fastapi import APIRouter, Path, Query, Request, Response, Security
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..auth.principal import Principal, authorize, require
+from ..auth.deps import authorize, require
+from ..auth.principal import Principal
 from ..db import SessionDep
 from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
 from ..idempotency import IdempotencyDep

@@ -11,12 +11,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from .. import versioning
 from ..wire import ExternalId, Key, Name, Strict, Text
 
 # Field keys are snake_case so that they read well in paths such as ``values.target_date``.
 FieldKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Option = Key
-Status = Literal["draft", "published", "retired"]
+Status = versioning.Status
 OutlineStatus = Literal["draft", "active", "done", "dropped"]
 FieldType = Literal["text", "markdown", "enum", "date", "integer", "list", "competency",
                     "level", "person"]
@@ -77,22 +78,12 @@ class TemplateVersionRead(TemplateCreate):
     retired_at: datetime | None = None
 
 
-class TemplateVersionSummary(BaseModel):
-    version: int
-    status: Status
-    name: str
-    created_at: datetime
-    published_at: datetime | None = None
-    retired_at: datetime | None = None
+class TemplateVersionSummary(versioning.VersionSummaryBase):
+    pass
 
 
-class TemplateSummary(BaseModel):
-    key: str
-    name: str = Field(description="Name of the latest version")
-    description: str
-    latest_version: int
-    published_version: int | None = Field(description="Latest published version, if any")
-    draft_version: int | None = Field(description="The open draft, if any")
+class TemplateSummary(versioning.DocumentSummaryBase):
+    pass
 
 
 class TemplateRef(Strict):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from .. import versioning
+from ..assessments import service as assessments
 from ..auth.principal import Principal
 from ..http import encode_cursor, etag
 from ..models import utcnow
@@ -109,45 +110,12 @@ def to_version_read(version: TemplateVersion) -> TemplateVersionRead:
 
 def list_templates(session: Session, *, status: str | None, limit: int, after: list | None
                    ) -> tuple[list[TemplateSummary], str | None]:
-    query = select(Template).order_by(Template.key).limit(limit + 1)
-    if after:
-        query = query.where(Template.key > str(after[0]))
-    if status:
-        query = query.where(Template.id.in_(
-            select(TemplateVersion.template_id).where(TemplateVersion.status == status)))
-    templates = list(session.exec(query))
-    page, more = templates[:limit], len(templates) > limit
-    summaries = _summaries(session, [t.id for t in page])
-    return [summaries[t.id] for t in page], (encode_cursor([page[-1].key]) if more else None)
-
-
-def _summaries(session: Session, template_ids: list[int]) -> dict[int, TemplateSummary]:
-    """One query for all versions of a page of templates."""
-    rows = session.exec(
-        select(TemplateVersion.template_id, Template.key, TemplateVersion.version,
-               TemplateVersion.status, TemplateVersion.name, TemplateVersion.description)
-        .join(Template).where(TemplateVersion.template_id.in_(template_ids))
-        .order_by(TemplateVersion.template_id, TemplateVersion.version)
-    ).all()
-    out: dict[int, TemplateSummary] = {}
-    for template_id, key, number, status, name, description in rows:
-        previous = out.get(template_id)
-        out[template_id] = TemplateSummary(
-            key=key, name=name, description=description, latest_version=number,
-            published_version=number if status == PUBLISHED else (
-                previous.published_version if previous else None),
-            draft_version=number if status == DRAFT else (
-                previous.draft_version if previous else None),
-        )
-    return out
+    return DOCS.list_documents(session, TemplateSummary, status=status, limit=limit,
+                               after=after)
 
 
 def list_versions(session: Session, key: str) -> list[TemplateVersionSummary]:
-    template = _template(session, key)
-    versions = session.exec(
-        select(TemplateVersion).where(TemplateVersion.template_id == template.id)
-        .order_by(TemplateVersion.version))
-    return [TemplateVersionSummary.model_validate(v, from_attributes=True) for v in versions]
+    return DOCS.list_versions(session, key, TemplateVersionSummary)
 
 
 def _fill(version: TemplateVersion, content: TemplateContent) -> None:
@@ -237,9 +205,6 @@ def _link_errors(session: Session, content: OutlineContent, principal: Principal
     rubric version it was made with. Without an assessment, links are only format-checked."""
     if content.assessment_id is None:
         return []
-    # Imported here: the assessments side may call back into outlines (gaps -> outlines).
-    from ..assessments import service as assessments
-
     try:
         assessment = assessments.get_assessment(session, content.assessment_id, principal)
     except NotFound:

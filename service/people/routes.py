@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from ..auth.principal import require
+from ..auth.deps import require
 from ..db import SessionDep
 from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
 from ..problems import PROBLEM_RESPONSES, PreconditionFailed, responses

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from ..auth.principal import require
+from ..auth.deps import require
 from ..db import SessionDep, read_only
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses

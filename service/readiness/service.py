@@ -17,7 +17,6 @@ import numpy as np
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from .. import events
 from ..assessments import service as assessments
 from ..auth.principal import Principal
 from ..cache import LRU, db_key
@@ -281,40 +280,6 @@ def person_report(session: Session, external_id: str, principal: Principal) -> b
         raise NotFound(f"Person '{external_id}' has no finalized assessment yet, so no "
                        "readiness report; GET /v1/assessments/{id}/readiness scores a draft.")
     return latest.report.encode()
-
-
-def store_snapshot(session: Session, event: str, payload: dict[str, Any]) -> None:
-    """On ``assessment.finalized``: store the report as decided, and announce a change in the
-    person's readiness (``readiness.changed``) when the score or band moved."""
-    data = payload["assessment"]
-    ratings = [scoring.Rating(r["competency"], r["rater_role"], r["rater_id"], r["proficiency"],
-                              r.get("evidence")) for r in data["ratings"]]
-    report = score(session, data["rubric"]["key"], data["rubric"]["version"],
-                   data["current_level"], ratings, data["target_level"])
-    previous = session.exec(
-        select(ReadinessReport).where(ReadinessReport.person == data["person"])
-        .order_by(ReadinessReport.created_at.desc(), ReadinessReport.id.desc()).limit(1)
-    ).first()
-    session.add(ReadinessReport(
-        assessment_id=uuid.UUID(str(data["id"])), person=data["person"],
-        target_level=report["target_level"], score=report["score"], band=report["band"],
-        policy_name=report["policy"]["name"], policy_version=report["policy"]["version"],
-        inputs_digest=report["inputs_digest"], report=scoring.canonical_json(report).decode(),
-    ))
-    session.flush()
-    if previous is None or (previous.score, previous.band) != (report["score"], report["band"]):
-        events.emit(session, events.READINESS_CHANGED, {
-            "person": data["person"], "assessment_id": str(data["id"]),
-            "score": report["score"], "band": report["band"],
-            "target_level": report["target_level"],
-            "previous": None if previous is None else {
-                "score": previous.score, "band": previous.band,
-                "assessment_id": str(previous.assessment_id)},
-        })
-
-
-def register_handlers() -> None:
-    events.subscribe(events.ASSESSMENT_FINALIZED, store_snapshot)
 
 
 # --- cohorts -----------------------------------------------------------------------------------

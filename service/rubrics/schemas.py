@@ -5,13 +5,14 @@ complete and non-decreasing expectations...) are checked when a version is publi
 imported, so a draft can be built up in steps."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from .. import versioning
 from ..wire import Key, Name, Strict, Text
 
-Status = Literal["draft", "published", "retired"]
+Status = versioning.Status
 RecommendationKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,63}$")]
 
 
@@ -80,19 +81,9 @@ class RubricVersionRead(RubricCreate):
     retired_at: datetime | None = None
 
 
-class VersionSummary(BaseModel):
-    version: int
-    status: Status
-    name: str
-    created_at: datetime
-    published_at: datetime | None = None
-    retired_at: datetime | None = None
+class VersionSummary(versioning.VersionSummaryBase):
+    pass
 
 
-class RubricSummary(BaseModel):
-    key: str
-    name: str = Field(description="Name of the latest version")
-    description: str
-    latest_version: int
-    published_version: int | None = Field(description="Latest published version, if any")
-    draft_version: int | None = Field(description="The open draft, if any")
+class RubricSummary(versioning.DocumentSummaryBase):
+    pass

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from .. import events, versioning
 from ..cache import LRU, db_key
-from ..http import encode_cursor, etag
+from ..http import etag
 from ..models import utcnow
 from ..problems import (
     Conflict,
@@ -156,47 +156,11 @@ def to_read(version: RubricVersion) -> RubricVersionRead:
 
 def list_rubrics(session: Session, *, status: str | None, limit: int, after: list | None
                  ) -> tuple[list[RubricSummary], str | None]:
-    query = select(Rubric).order_by(Rubric.key).limit(limit + 1)
-    if after:
-        query = query.where(Rubric.key > str(after[0]))
-    if status:
-        query = query.where(Rubric.id.in_(
-            select(RubricVersion.rubric_id).where(RubricVersion.status == status)))
-    rubrics = list(session.exec(query))
-    page, more = rubrics[:limit], len(rubrics) > limit
-    summaries = _summaries(session, [r.id for r in page])
-    data = [summaries[r.id] for r in page]
-    return data, (encode_cursor([page[-1].key]) if more and page else None)
-
-
-def _summaries(session: Session, rubric_ids: list[int]) -> dict[int, RubricSummary]:
-    """One query for all versions of a page of rubrics (no per-rubric round trips)."""
-    rows = session.exec(
-        select(RubricVersion.rubric_id, Rubric.key, RubricVersion.version, RubricVersion.status,
-               RubricVersion.name, RubricVersion.description)
-        .join(Rubric).where(RubricVersion.rubric_id.in_(rubric_ids))
-        .order_by(RubricVersion.rubric_id, RubricVersion.version)
-    ).all()
-    out: dict[int, RubricSummary] = {}
-    for rubric_id, key, number, status, name, description in rows:
-        previous = out.get(rubric_id)
-        out[rubric_id] = RubricSummary(
-            key=key, name=name, description=description, latest_version=number,
-            published_version=number if status == PUBLISHED else (
-                previous.published_version if previous else None),
-            draft_version=number if status == DRAFT else (
-                previous.draft_version if previous else None),
-        )
-    return out
+    return DOCS.list_documents(session, RubricSummary, status=status, limit=limit, after=after)
 
 
 def list_versions(session: Session, key: str) -> list[VersionSummary]:
-    rubric = _rubric(session, key)
-    versions = session.exec(
-        select(RubricVersion).where(RubricVersion.rubric_id == rubric.id)
-        .order_by(RubricVersion.version)
-    )
-    return [VersionSummary.model_validate(v, from_attributes=True) for v in versions]
+    return DOCS.list_versions(session, key, VersionSummary)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -264,8 +228,7 @@ def publish(session: Session, version: RubricVersion) -> RubricVersion:
         raise InvalidInput(f"Version {version.version} cannot be published: "
                            f"{len(errors)} problem(s).", errors)
     versioning.mark_published(session, version)
-    events.emit(session, events.RUBRIC_PUBLISHED,
-                {"rubric": {"key": version.rubric.key, "version": version.version}})
+    events.emit(session, events.RubricPublished(version.rubric.key, version.version))
     return version
 
 

@@ -11,8 +11,7 @@ from ..wire import Strict
 
 EventType = Literal["rubric.published", "assessment.submitted", "assessment.finalized",
                     "readiness.changed"]
-EVENT_TYPES: tuple[str, ...] = (events.RUBRIC_PUBLISHED, events.ASSESSMENT_SUBMITTED,
-                                events.ASSESSMENT_FINALIZED, events.READINESS_CHANGED)
+EVENT_TYPES: tuple[str, ...] = events.EVENT_NAMES
 PING = "webhook.ping"
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 Outcome = Literal["succeeded", "retry", "failed", "gone"]

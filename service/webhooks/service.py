@@ -1,8 +1,9 @@
 """Webhook subscriptions and the outbox.
 
-Every domain event (``service/events.py``) lands in ``record_event`` inside the transaction of
-the change that caused it: the event row and one delivery per matching active subscription are
-written there, so they commit or roll back with the change. ``delivery.py`` sends them.
+Every domain event (``service/events.py``) reaches ``handlers.record_event`` inside the
+transaction of the change that caused it: the event row and one delivery per matching active
+subscription are written there, so they commit or roll back with the change. ``delivery.py``
+sends them.
 
 Payloads are thin on purpose: they say what happened and where to read it, never rating
 evidence (receivers log what they receive; the API is where access is checked).
@@ -18,14 +19,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from .. import events
 from ..auth.principal import Principal
 from ..http import encode_cursor, etag
 from ..models import utcnow
 from ..problems import Conflict, Forbidden, InvalidInput, NotFound
 from .models import PENDING, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from .schemas import (
-    EVENT_TYPES,
     PING,
     AttemptRead,
     DeliveryRead,
@@ -133,30 +132,7 @@ def delete_subscription(session: Session, sub: WebhookSubscription) -> None:
 
 # --- the outbox ------------------------------------------------------------------------------
 
-def ordering_key(event: str, payload: dict[str, Any]) -> str:
-    """Events about one assessment (or rubric, or person) are delivered in order."""
-    if isinstance(payload.get("assessment"), dict) and "id" in payload["assessment"]:
-        return f"assessment:{payload['assessment']['id']}"
-    if "assessment_id" in payload:
-        return f"assessment:{payload['assessment_id']}"
-    if isinstance(payload.get("rubric"), dict) and "key" in payload["rubric"]:
-        return f"rubric:{payload['rubric']['key']}"
-    return f"event:{event}"
-
-
-def public_data(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload without rating content (evidence is personal and stays behind the API)."""
-    data = dict(payload)
-    if isinstance(data.get("assessment"), dict):
-        assessment = dict(data["assessment"])
-        ratings = assessment.pop("ratings", None)
-        if ratings is not None:
-            assessment["ratings_count"] = len(ratings)
-        data["assessment"] = assessment
-    return data
-
-
-def _enqueue(session: Session, event: str, data: dict[str, Any], key: str,
+def enqueue(session: Session, event: str, data: dict[str, Any], key: str,
              targets: list[WebhookSubscription]) -> WebhookEvent:
     now = utcnow()
     body = json.dumps({"type": event, "timestamp": now.isoformat(), "data": data},
@@ -172,29 +148,15 @@ def _enqueue(session: Session, event: str, data: dict[str, Any], key: str,
     return row
 
 
-def record_event(session: Session, event: str, payload: dict[str, Any]) -> None:
-    """Domain-event handler: outbox rows for every active subscription to ``event``."""
-    if event not in EVENT_TYPES:
-        return
-    active = session.exec(select(WebhookSubscription).where(WebhookSubscription.active)).all()
-    targets = [sub for sub in active if event in sub.event_types]
-    if targets:
-        _enqueue(session, event, public_data(payload), ordering_key(event, payload), targets)
-
-
 def ping(session: Session, sub: WebhookSubscription) -> DeliveryRead:
     """Queue a ``webhook.ping`` for this subscription only (any event types)."""
     if not sub.active:
         raise Conflict("The subscription is inactive; activate it before pinging.",
                        current_status="inactive")
-    row = _enqueue(session, PING, {"webhook": str(sub.id)}, f"ping:{uuid.uuid4().hex}", [sub])
+    row = enqueue(session, PING, {"webhook": str(sub.id)}, f"ping:{uuid.uuid4().hex}", [sub])
     delivery = session.exec(select(WebhookDelivery).where(
         WebhookDelivery.event_id == row.id)).one()
     return _delivery_read(delivery, row, [])
-
-
-def register_handlers() -> None:
-    events.subscribe(None, record_event)
 
 
 # --- the delivery log ------------------------------------------------------------------------

@@ -279,19 +279,19 @@ async def test_supersede_a_submitted_assessment_with_idempotency(admin, ladder):
 async def test_submit_and_finalize_emit_events_in_the_transaction(admin, ladder):
     seen: list[tuple[str, str, str]] = []
 
-    def handler(session, event, payload):
-        seen.append((event, payload["assessment"]["id"], payload["assessment"]["status"]))
+    def handler(session, event):
+        seen.append((event.name, str(event.assessment.id), event.assessment.status))
 
-    events.subscribe(events.ASSESSMENT_SUBMITTED, handler)
-    events.subscribe(events.ASSESSMENT_FINALIZED, handler)
+    events.subscribe(events.AssessmentSubmitted, handler)
+    events.subscribe(events.AssessmentFinalized, handler)
     try:
         a = await create_assessment(admin)
         await admin.post(f"/v1/assessments/{a['id']}/submit")
         await admin.post(f"/v1/assessments/{a['id']}/finalize")
         await admin.post(f"/v1/assessments/{a['id']}/finalize")  # 409: no second event
     finally:
-        for name in (events.ASSESSMENT_SUBMITTED, events.ASSESSMENT_FINALIZED):
-            events._handlers[name].remove(handler)
+        for kind in (events.AssessmentSubmitted, events.AssessmentFinalized):
+            events.unsubscribe(kind, handler)
     assert seen == [("assessment.submitted", a["id"], "submitted"),
                     ("assessment.finalized", a["id"], "finalized")]
 

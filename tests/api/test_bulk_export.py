@@ -11,11 +11,11 @@ import pytest
 from service.auth import service as auth_service
 from service.bulk import service as bulk_service
 from service.bulk.schemas import CSV_COLUMNS
-from service.models import load_all
 from service.readiness import service as readiness_service
 from service.readiness.service import ensure_default_policy
 from service.rubrics import service as rubrics_service
 from service.settings import Settings
+from service.tables import load_all
 from tests.backends import truncate_all
 from tests.factories.bulk import CSV, NDJSON, assessments, expected, run_import, sample
 from tests.factories.rubrics import load_default_rubric

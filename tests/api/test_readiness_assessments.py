@@ -59,13 +59,13 @@ async def test_finalize_stores_the_report_and_later_reads_are_what_was_decided(a
     assert (await admin.get("/v1/people/E123/readiness")).status_code == 404
     seen: list[dict] = []
 
-    def capture(_session, _event, payload):
-        seen.append(payload)
-    events.subscribe(events.READINESS_CHANGED, capture)
+    def capture(_session, event):
+        seen.append(event.webhook_data())
+    events.subscribe(events.ReadinessChanged, capture)
     try:
         await finalize(admin, assessment["id"])
     finally:
-        events.unsubscribe(events.READINESS_CHANGED, capture)
+        events.unsubscribe(events.ReadinessChanged, capture)
     assert [(p["person"], p["band"], p["previous"]) for p in seen] == [("E123", "ready_now", None)]
 
     decided = await admin.get(url)

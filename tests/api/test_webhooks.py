@@ -1,7 +1,9 @@
 """Webhooks: subscriptions, the transactional outbox, signed delivery with retries, the log."""
 
+import json
 import threading
 import time
+from collections import defaultdict
 from datetime import timedelta
 
 import anyio
@@ -9,13 +11,13 @@ import pytest
 from sqlmodel import func, select
 from standardwebhooks.webhooks import Webhook
 
-from service import events
+from service import cli, events
 from service.app import create_app
 from service.assessments import service as assessments_service
 from service.auth.principal import Principal
 from service.db import open_session
 from service.models import utcnow
-from service.settings import Settings
+from service.settings import Settings, get_settings
 from service.webhooks.delivery import deliver_due
 from service.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.factories.assessments import create_assessment, rate, ratings
@@ -146,8 +148,8 @@ async def test_outbox_rows_commit_and_roll_back_with_the_change(admin, receiver,
     assert outbox(session) == []
     assert (await admin.get(f"/v1/assessments/{first['id']}")).json()["status"] == "draft"
 
-    def fail_after_outbox(_session, event, _payload):
-        if event == "assessment.submitted":
+    def fail_after_outbox(_session, event):
+        if isinstance(event, events.AssessmentSubmitted):
             raise RuntimeError("a later step of the change fails")
 
     events.subscribe(None, fail_after_outbox)  # runs after the webhooks handler
@@ -166,6 +168,26 @@ async def test_outbox_rows_commit_and_roll_back_with_the_change(admin, receiver,
 
 
 # --- delivery --------------------------------------------------------------------------------
+
+async def test_load_defaults_from_the_cli_writes_the_outbox_row(admin, receiver, db_url, session,
+                                                                monkeypatch):
+    """A rubric published by `ascent load-defaults` reaches `rubric.published` subscribers: the
+    CLI wires the same reactions as the app (a fresh process starts with none wired)."""
+    await subscribe(admin, receiver.url, ["rubric.published"])
+    monkeypatch.setattr(events, "_handlers", defaultdict(list))
+    monkeypatch.setattr(events, "_any", [])
+    monkeypatch.setenv("ASCENT_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        cli.load_defaults()
+    finally:
+        get_settings.cache_clear()
+    rows = outbox(session)
+    assert [(r.type, r.ordering_key) for r in rows] == [
+        ("rubric.published", "rubric:product-leadership")]
+    assert json.loads(rows[0].body)["data"] == {
+        "rubric": {"key": "product-leadership", "version": 1}}
+
 
 async def test_delivery_is_signed_thin_and_logged(admin, receiver, engine, app):
     webhook = await subscribe(admin, receiver.url)

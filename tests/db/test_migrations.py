@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from alembic import command
 from service.db import alembic_config, make_engine
-from service.models import load_all
+from service.tables import load_all
 from tests.backends import fresh_database
 
 

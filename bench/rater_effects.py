@@ -1,0 +1,195 @@
+"""Rater effects on simulated cohorts: prints figures, never passes or fails.
+
+    python bench/rater_effects.py [--seeds 8] [--big-people 10000] [--big-raters 2000]
+
+Simulation (issue 14): 300 people x 12 competencies, 60 raters whose planted severities are
+drawn from N(0, 0.7), noise sd 0.8, each person rated by 3-5 distinct non-self raters who
+rate all 12 competencies. A person-competency's true level is 3.5 + person N(0, 0.8) +
+competency N(0, 0.5). Ratings are either continuous or rounded and clamped to 1..6.
+"N(0, 0.7)" is read both ways: sd 0.7 and variance 0.7 (sd 0.837); both are printed.
+
+Severities are identified only relative to the group's average rater, so recovered values
+are compared with the planted ones centred within their linkage group. Figures per seed
+and their mean:
+  corr      correlation of recovered and planted severity
+  cover     share of 95% intervals holding the planted (centred) value
+  rmse raw  RMSE of observed person-competency values (mean of the raters' ratings)
+            against the planted truth; adj: the same with adjusted ratings
+  cut       how much lower the adjusted RMSE is
+  ceil      the cut when adjusting by the planted severities centred in their group: the
+            most any estimate from ratings can achieve (how lenient the group's average
+            rater is cannot be seen); oracle: adjusting by the planted values themselves
+  flags     raters flagged; right: share whose planted severity lies in the flagged
+            direction; >=.5: share whose planted severity is 0.5 step or more that way
+Then the fit time on a large cycle (10,000 people x 12 x 4 raters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from service.calibration import effects as fx
+
+SCALE = (1.0, 6.0)
+COMPS = 12
+NOISE_SD = 0.8
+
+
+@dataclass
+class Cohort:
+    severity: np.ndarray  # planted, per rater
+    level: np.ndarray  # planted, per cell (person * COMPS + competency)
+    cell: np.ndarray
+    rater: np.ndarray
+    ratee: np.ndarray
+    rating: np.ndarray
+
+
+def simulate(rng: np.random.Generator, people: int, raters: int, severity_sd: float,
+             per_person: tuple[int, int], rounded: bool, clamped: bool | None = None) -> Cohort:
+    """rounded: round to whole steps; clamped: clip to the scale (default: as rounded)."""
+    severity = rng.normal(0.0, severity_sd, raters)
+    level = 3.5 + rng.normal(0.0, 0.8, (people, 1)) + rng.normal(0.0, 0.5, (people, COMPS))
+    counts = rng.integers(per_person[0], per_person[1] + 1, people)
+    chosen = np.concatenate([rng.choice(raters, k, replace=False) for k in counts])
+    ratee = np.repeat(np.repeat(np.arange(people), counts), COMPS)
+    rater = np.repeat(chosen, COMPS)
+    comp = np.tile(np.arange(COMPS), len(chosen))
+    cell = ratee * COMPS + comp
+    rating = level.ravel()[cell] + severity[rater] + rng.normal(0.0, NOISE_SD, len(cell))
+    if rounded:
+        rating = np.rint(rating)
+    if rounded if clamped is None else clamped:
+        rating = np.clip(rating, *SCALE)
+    return Cohort(severity, level.ravel(), cell, rater, ratee, rating)
+
+
+def cell_rmse(cohort: Cohort, values: np.ndarray) -> float:
+    n = np.bincount(cohort.cell, minlength=len(cohort.level))
+    mean = np.bincount(cohort.cell, weights=values, minlength=len(cohort.level))
+    rated = n > 0
+    return float(np.sqrt(np.mean((mean[rated] / n[rated] - cohort.level[rated]) ** 2)))
+
+
+def evaluate(cohort: Cohort, result: fx.RaterEffects) -> dict[str, float]:
+    est = [e for e in result.raters if e.severity is not None]
+    ids = np.array([e.rater for e in est])
+    sev = np.array([e.severity for e in est])
+    se = np.array([e.se for e in est])
+    group = np.array([e.group for e in est])
+    truth = cohort.severity[ids].copy()
+    for g in np.unique(group):
+        truth[group == g] -= truth[group == g].mean()
+    adjusted = fx.adjust(result, cohort.rater, cohort.rating,
+                         scale_min=SCALE[0], scale_max=SCALE[1])
+    planted = cohort.severity.copy()
+    centred = np.zeros_like(planted)  # planted, centred in its group (unlinked: 0)
+    centred[ids] = truth
+    raw, adj, ceil, best = (cell_rmse(cohort, v) for v in (
+        cohort.rating, adjusted,
+        np.clip(cohort.rating - centred[cohort.rater], *SCALE),
+        np.clip(cohort.rating - planted[cohort.rater], *SCALE)))
+    flags = np.array([e.flag for e in est])
+    flagged = flags != None  # noqa: E711 (element-wise)
+    direction = np.where(flags == "lenient", 1.0, -1.0)
+    return {
+        "corr": float(np.corrcoef(sev, truth)[0, 1]),
+        "cover": float(np.mean(np.abs(sev - truth) <= fx.Z95 * se)),
+        "raw": raw, "adj": adj, "cut": 1 - adj / raw, "ceil": 1 - ceil / raw,
+        "oracle": 1 - best / raw,
+        "flags": float(flagged.sum()),
+        "right": float(np.mean(direction[flagged] * truth[flagged] > 0)) if flagged.any()
+        else float("nan"),
+        "big": float(np.mean(direction[flagged] * truth[flagged] >= 0.5)) if flagged.any()
+        else float("nan"),
+        "seconds": result.fit.seconds,
+    }
+
+
+COLUMNS = ("corr", "cover", "raw", "adj", "cut", "ceil", "oracle", "flags", "right", "big")
+HEADER = "  seed   corr  cover  rmse raw   adj    cut   ceil  oracle  flags  right   >=.5"
+
+
+def row(label: str, m: dict[str, float]) -> str:
+    return (f"  {label:>4}  {m['corr']:.3f}  {m['cover']:5.1%}  {m['raw']:.3f}  {m['adj']:.3f}"
+            f"  {m['cut']:5.1%}  {m['ceil']:5.1%}  {m['oracle']:5.1%}  {m['flags']:5.1f}"
+            f"  {m['right']:6.1%}  {m['big']:6.1%}")
+
+
+def small_cohorts(seeds: int) -> None:
+    for label, sd in (("sd 0.7", 0.7), ("variance 0.7 (sd 0.837)", 0.7**0.5)):
+        for rounded in (False, True):
+            kind = "rounded to 1..6" if rounded else "continuous"
+            print(f"\n300 people x 12, 60 raters, severity {label}, ratings {kind}")
+            print(HEADER)
+            runs = []
+            for seed in range(seeds):
+                cohort = simulate(np.random.default_rng(seed), 300, 60, sd, (3, 5), rounded)
+                result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee)
+                runs.append(evaluate(cohort, result))
+                print(row(str(seed), runs[-1]))
+            mean = {k: statistics.fmean(r[k] for r in runs if r[k] == r[k]) for k in COLUMNS}
+            print(row("mean", mean))
+            print(f"        method {result.fit.method}, groups {len(result.groups)}, "
+                  f"variance shares (last seed) " + ", ".join(
+                      f"{k} {v:.2f}" for k, v in vars(result.variance.shares).items()))
+
+
+def clamping(seeds: int) -> None:
+    """Which part of rounding to 1..6 costs interval coverage: the rounding or the clamp."""
+    print("\nCoverage of 95% intervals, mean over seeds (300 x 12, 60 raters, sd 0.7):")
+    for label, rounded, clamped in (("continuous", False, False),
+                                    ("rounded, not clamped", True, False),
+                                    ("clamped to 1..6, not rounded", False, True),
+                                    ("rounded and clamped", True, True)):
+        covers = []
+        for seed in range(seeds):
+            cohort = simulate(np.random.default_rng(seed), 300, 60, 0.7, (3, 5), rounded,
+                              clamped)
+            result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee)
+            covers.append(evaluate(cohort, result)["cover"])
+        print(f"  {label:<30} {statistics.fmean(covers):.1%}")
+
+
+def big_cohort(people: int, raters: int, repeats: int, dense_max: int) -> None:
+    cohort = simulate(np.random.default_rng(1000), people, raters, 0.7, (4, 4), False)
+    times, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee,
+                        dense_max_raters=dense_max)
+        times.append(time.perf_counter() - started)
+    m = evaluate(cohort, result)
+    print(f"\n{people:,} people x 12 x 4 raters from a pool of {raters:,} "
+          f"({len(cohort.rating):,} ratings, continuous, severity sd 0.7)")
+    print(f"  fit seconds: min {min(times):.2f}, median {statistics.median(times):.2f} "
+          f"over {repeats} runs; method {result.fit.method}, converged {result.fit.converged}, "
+          f"approximate se {result.fit.approximate_se}, groups {len(result.groups)}")
+    print(f"  corr {m['corr']:.3f}, cover {m['cover']:.1%}, rmse {m['raw']:.3f} -> "
+          f"{m['adj']:.3f} (cut {m['cut']:.1%}, ceil {m['ceil']:.1%}, oracle {m['oracle']:.1%}),"
+          f" "
+          f"flags {m['flags']:.0f}, right {m['right']:.1%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--big-people", type=int, default=10_000)
+    parser.add_argument("--big-raters", type=int, default=2_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    small_cohorts(args.seeds)
+    clamping(args.seeds)
+    big_cohort(args.big_people, args.big_raters, args.repeats, fx.DENSE_MAX_RATERS)
+    # A pool as large as the cohort (everyone rates peers) is above the dense limit: the
+    # conjugate-gradient path with approximate standard errors.
+    big_cohort(args.big_people, args.big_people, args.repeats, fx.DENSE_MAX_RATERS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,412 @@
+"""Rater effects: a pure estimate of each rater's severity (NumPy + SciPy, no I/O, no ORM).
+
+Model (a linear many-facet / crossed-effects model), one rating ``i`` at a time::
+
+    rating_i = level[cell_i] + severity[rater_i] + noise_i,   noise ~ N(0, sigma2)
+
+``cell`` is one ratee-competency pair: its level is what the person really shows on that
+competency, a fixed effect per cell. ``severity`` is the rater's offset in scale steps,
+positive = lenient (rates higher than the others rating the same people). Both are fitted
+jointly: the cell levels are absorbed (each rating is compared with the other ratings of
+the same cell), which leaves a rater x rater system ``L s = b`` where ``L`` is the weighted
+Laplacian of the co-rating graph. Its size is the number of raters, not of ratings, so a
+cycle of 10,000 people costs a 2,000 x 2,000 solve when 2,000 people rate.
+
+Shrinkage. Severities are treated as random, ``severity ~ N(0, tau2)``, and reported as
+BLUPs: ``(L + sigma2 / tau2 I) s = b``. A rater seen on few ratings is pulled toward the
+group's centre in proportion to how little the data say, and the interval is built from
+the prediction-error variance, so it stays honest for such raters. ``sigma2`` and
+``tau2`` are moment estimates (Henderson's method III): ``sigma2`` from the residual of
+the fixed fit, ``tau2`` from ``E[b' L^+ b] = (rank L) sigma2 + tr(L) tau2``. When the
+data show no rater variance (``tau2 <= 0``) or shrinkage is turned off, the plain
+fixed-effects least-squares estimates and their standard errors are reported instead.
+
+Linkage. Severities are only comparable between raters joined by shared ratees: the
+connected components of the bipartite graph rater <-> ratee-competency cell
+(``scipy.sparse.csgraph.connected_components``; equal to rater <-> person whenever a rater
+rates every competency of a ratee). Each group is estimated against its own reference:
+its severities sum to zero. A rater alone in a component has no estimate.
+
+Solvers (SciPy, no hand-written linear algebra): the fixed fit runs conjugate gradients
+(``scipy.sparse.linalg.cg``) on the sparse system. A group of up to ``dense_max_raters``
+raters then gets its shrunk severities from a dense Cholesky factorisation
+(``scipy.linalg.lapack`` potrf/potrs); the diagonal of the inverse, through a triangular
+solve, gives exact standard errors. A larger group uses conjugate gradients again and a
+two-term Neumann approximation of the standard errors (close when raters share ratees
+with several others, up to ~15% low on very thin designs), and the fit says so
+(``approximate_se``).
+
+The model is linear. On a bounded scale a rater's shift shows smaller for ratees near the
+ends (ratings clamp at the top and bottom), so a severity is the shift as seen on the
+scale; ``bench/rater_effects.py`` measures what that does to the intervals.
+
+Inputs are the ratings to calibrate: the caller leaves self ratings out (they are not
+comparable across raters). Raters with fewer than ``min_ratings`` ratings are listed with
+``severity=None`` and a reason, and their ratings are left out of the fit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import lapack, solve_triangular
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import cg
+
+Z95 = 1.959963984540054  # standard normal 97.5% quantile
+MIN_RATINGS = 5
+FLAG_STEPS = 0.5
+DENSE_MAX_RATERS = 2500
+
+REASON_FEW = "fewer than {n} ratings"
+REASON_UNLINKED = "shares no rated person-competency with another rater"
+REASON_NO_NOISE = "too little overlap between raters to estimate the rating noise"
+
+Flag = Literal["lenient", "severe"]
+
+
+class EffectsInputError(ValueError):
+    """Inputs that cannot be fitted (lengths differ, non-finite ratings, bad options)."""
+
+
+@dataclass(frozen=True)
+class RaterEffect:
+    rater: Hashable
+    ratings: int  # ratings this rater gave (all of them, used or not)
+    ratees: int  # distinct people this rater rated
+    severity: float | None  # scale steps, positive = lenient; None when not estimated
+    se: float | None
+    ci95: tuple[float, float] | None
+    group: int | None  # linkage group; severities compare only within one group
+    flag: Flag | None
+    reason: str | None  # why severity is None
+
+
+@dataclass(frozen=True)
+class RaterGroup:
+    id: int
+    raters: int
+    ratings: int
+
+
+@dataclass(frozen=True)
+class Variance:
+    """Variance components in squared scale steps (``shares`` divides by their sum)."""
+
+    person: float  # between person-competency levels
+    rater: float  # between rater severities (tau2)
+    residual: float  # noise (sigma2)
+
+    @property
+    def shares(self) -> Variance:
+        total = self.person + self.rater + self.residual
+        if total <= 0:
+            return Variance(0.0, 0.0, 0.0)
+        return Variance(self.person / total, self.rater / total, self.residual / total)
+
+
+@dataclass(frozen=True)
+class FitInfo:
+    method: str  # e.g. "shrunk/cholesky", "fixed/cholesky", "shrunk/cg"
+    converged: bool
+    seconds: float
+    approximate_se: bool  # True when a group was too large for exact standard errors
+
+
+@dataclass(frozen=True)
+class RaterEffects:
+    raters: tuple[RaterEffect, ...]  # in sorted rater order
+    groups: tuple[RaterGroup, ...]  # linkage groups with two or more raters, largest first
+    ratings: int  # ratings used in the fit
+    variance: Variance | None  # None when nothing could be estimated
+    fit: FitInfo
+
+    def severities(self) -> dict[Hashable, float]:
+        """Estimated severities by rater (raters without an estimate are absent)."""
+        return {r.rater: r.severity for r in self.raters if r.severity is not None}
+
+
+# ------------------------------------------------------------------------------ adjustment
+
+
+def adjust(
+    effects: RaterEffects,
+    rater: Sequence[Hashable] | np.ndarray,
+    rating: Sequence[float] | np.ndarray,
+    *,
+    scale_min: float,
+    scale_max: float,
+) -> np.ndarray:
+    """Ratings corrected for their rater's severity: rating - severity, clamped to the scale.
+    A rater without an estimate (unknown, too few ratings, unlinked) is left as rated."""
+    rating = np.asarray(rating, dtype=float)
+    known = effects.severities()
+    if isinstance(rater, np.ndarray) and rater.dtype != object:
+        labels, inverse = np.unique(rater, return_inverse=True)
+        shift = np.array([known.get(_plain(label), 0.0) for label in labels])[inverse]
+    else:  # a list may mix types that an array would coerce to one (1 -> "1")
+        shift = np.array([known.get(label, 0.0) for label in rater], dtype=float)
+    return np.clip(rating - shift.reshape(rating.shape), scale_min, scale_max)
+
+
+def adjust_rating(
+    effects: RaterEffects, rater: Hashable, rating: float, *, scale_min: float, scale_max: float
+) -> float:
+    """One rating corrected for its rater's severity (see `adjust`)."""
+    return float(adjust(effects, [rater], [rating], scale_min=scale_min, scale_max=scale_max)[0])
+
+
+# ------------------------------------------------------------------------------------- fit
+
+
+def fit(
+    cell: Sequence[Hashable] | np.ndarray,
+    rater: Sequence[Hashable] | np.ndarray,
+    rating: Sequence[float] | np.ndarray,
+    *,
+    ratee: Sequence[Hashable] | np.ndarray | None = None,
+    min_ratings: int = MIN_RATINGS,
+    flag_steps: float = FLAG_STEPS,
+    shrinkage: bool = True,
+    dense_max_raters: int = DENSE_MAX_RATERS,
+) -> RaterEffects:
+    """Fit rater severities on non-self ratings.
+
+    cell: the ratee-competency each rating is about; rater: who rated (labels of one type
+    each, ints or strings); rating: the value on the rubric scale; ratee: the person rated,
+    only to count ratees per rater (defaults to cell). Equal inputs give equal results
+    (apart from `seconds`).
+    """
+    started = time.perf_counter()
+    y = np.asarray(rating, dtype=float)
+    cell_a, rater_a = np.asarray(cell), np.asarray(rater)
+    ratee_a = cell_a if ratee is None else np.asarray(ratee)
+    _check(cell_a, rater_a, y, ratee_a, min_ratings, flag_steps, dense_max_raters)
+
+    labels, r_all = np.unique(rater_a, return_inverse=True)
+    n_raters = len(labels)
+    given = np.bincount(r_all, minlength=n_raters)
+    ratees = _distinct_per(r_all, ratee_a, n_raters)
+    eligible = given >= min_ratings
+
+    keep = eligible[r_all]
+    r, y = r_all[keep], y[keep]
+    _, c = np.unique(cell_a[keep], return_inverse=True)
+    n_cells = int(c.max()) + 1 if len(c) else 0
+
+    # W: cells x raters counts; cells rated once carry no information about severity.
+    w = sp.csr_matrix((np.ones(len(r)), (c, r)), shape=(n_cells, n_raters))
+    n_c = np.bincount(c, minlength=n_cells).astype(float)
+    ybar = np.bincount(c, weights=y, minlength=n_cells) / np.maximum(n_c, 1)
+    n_r = np.bincount(r, minlength=n_raters).astype(float)
+    lap = (sp.diags(n_r) - w.T @ sp.diags(1.0 / np.maximum(n_c, 1)) @ w).tocsr()
+    b = np.bincount(r, weights=y, minlength=n_raters) - w.T @ ybar
+    within_ss = float(np.sum((y - ybar[c]) ** 2))
+    within_df = float(np.sum(n_c - 1))
+
+    group_of, groups = _groups(w, eligible, n_raters)
+    blocks = [(m, lap[m][:, m].tocsr(), b[m]) for m in groups]
+    rank = sum(len(m) - 1 for m in groups)
+    converged, approximate = True, False
+
+    # Fixed fit per group (conjugate gradients on the singular but consistent system, then
+    # centred): b' L^+ b is the sum of squares the raters explain beyond the cells.
+    fixed, explained = [], 0.0
+    for _, lap_g, b_g in blocks:
+        x, ok = _cg_solve(lap_g, b_g)
+        converged &= ok
+        fixed.append(x - x.mean())
+        explained += float(b_g @ fixed[-1])
+
+    resid_df = within_df - rank
+    sigma2 = max(within_ss - explained, 0.0) / resid_df if resid_df > 0 else float("nan")
+    trace = sum(float(lap_g.diagonal().sum()) for _, lap_g, _ in blocks)
+    tau2 = (explained - rank * sigma2) / trace if rank and resid_df > 0 and trace > 0 else 0.0
+    tau2 = max(tau2, 0.0)
+    shrink = shrinkage and tau2 > 0 and sigma2 > 0
+
+    severity = np.full(n_raters, np.nan)
+    var = np.full(n_raters, np.nan)
+    for (members, lap_g, b_g), x in zip(blocks, fixed, strict=True):
+        if resid_df <= 0:
+            break
+        size = len(members)
+        # Shrunk: A = L + (sigma2/tau2) I. Fixed: A = L + J/size, whose inverse is
+        # L^+ + J/size. Either way the group-mean direction is dropped from the variance
+        # (the estimate is centred): tau2/size resp. sigma2/size.
+        ridge = sigma2 / tau2 if shrink else 0.0
+        centre_var = tau2 / size if shrink else sigma2 / size
+        solved = None
+        if size <= dense_max_raters:
+            dense = lap_g.toarray()
+            if shrink:
+                dense[np.diag_indices(size)] += ridge
+            else:
+                dense += 1.0 / size
+            solved = _dense_solve(dense, b_g)
+        if solved is not None:
+            s, dinv = solved
+            v = sigma2 * dinv - centre_var
+        else:
+            a_g = (lap_g + ridge * sp.eye(size)).tocsr()
+            if shrink:
+                s, ok = _cg_solve(a_g, b_g)
+                converged &= ok
+            else:
+                s = x
+            v = sigma2 * _neumann_diag(a_g)
+            approximate = True
+        severity[members], var[members] = s - s.mean(), v
+    converged &= bool(np.all(np.isfinite(severity[group_of >= 0]))) if resid_df > 0 else True
+
+    raters = []
+    for i, label in enumerate(labels):
+        est, reason = None, None
+        if not eligible[i]:
+            reason = REASON_FEW.format(n=min_ratings)
+        elif group_of[i] < 0:
+            reason = REASON_UNLINKED
+        elif resid_df <= 0:
+            reason = REASON_NO_NOISE
+        else:
+            est = float(severity[i])
+        se = None if est is None else float(np.sqrt(max(var[i], 0.0)))
+        ci = None if est is None else (est - Z95 * se, est + Z95 * se)
+        flag = None
+        if ci is not None and abs(est) >= flag_steps and (ci[0] > 0 or ci[1] < 0):
+            flag = "lenient" if est > 0 else "severe"
+        raters.append(RaterEffect(
+            rater=_plain(label), ratings=int(given[i]), ratees=int(ratees[i]), severity=est,
+            se=se, ci95=ci, group=int(group_of[i]) if group_of[i] >= 0 else None,
+            flag=flag, reason=reason,
+        ))
+
+    variance = None
+    if resid_df > 0:
+        linked = np.zeros(n_raters, dtype=bool)
+        linked[group_of >= 0] = True
+        variance = _components(w, c, y, n_c, np.where(linked, severity, 0.0), sigma2, tau2)
+
+    group_info = tuple(
+        RaterGroup(id=gid, raters=len(m), ratings=int(n_r[m].sum()))
+        for gid, m in enumerate(groups)
+    )
+    return RaterEffects(
+        raters=tuple(raters), groups=group_info, ratings=len(y), variance=variance,
+        fit=FitInfo(
+            method=f"{'shrunk' if shrink else 'fixed'}/{'cg' if approximate else 'cholesky'}",
+            converged=bool(converged), seconds=time.perf_counter() - started,
+            approximate_se=approximate,
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def _check(cell, rater, y, ratee, min_ratings, flag_steps, dense_max_raters) -> None:
+    errors = []
+    if not (cell.ndim == rater.ndim == y.ndim == ratee.ndim == 1):
+        errors.append("cell, rater, rating and ratee must be one-dimensional")
+    elif not (len(cell) == len(rater) == len(y) == len(ratee)):
+        errors.append("cell, rater, rating and ratee must have equal lengths")
+    if y.size and not np.all(np.isfinite(y)):
+        errors.append("ratings must be finite numbers")
+    if min_ratings < 2:
+        errors.append("min_ratings must be at least 2")
+    if not flag_steps >= 0:
+        errors.append("flag_steps must be zero or more")
+    if dense_max_raters < 2:
+        errors.append("dense_max_raters must be at least 2")
+    if errors:
+        raise EffectsInputError("; ".join(errors))
+
+
+def _plain(label):
+    """NumPy scalar -> the Python value, so results hold ints and strs."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _distinct_per(r: np.ndarray, other: np.ndarray, n: int) -> np.ndarray:
+    if not len(r):
+        return np.zeros(n, dtype=int)
+    _, o = np.unique(other, return_inverse=True)
+    pairs = np.unique(r.astype(np.int64) * (int(o.max()) + 1) + o)
+    return np.bincount(pairs // (int(o.max()) + 1), minlength=n)
+
+
+def _groups(w: sp.csr_matrix, eligible: np.ndarray, n_raters: int):
+    """Linkage groups: components of the bipartite graph raters <-> cells rated by two or
+    more raters. Returns (group id per rater, -1 when alone or ineligible; member lists),
+    numbered largest first, ties by the lowest rater."""
+    shared = np.diff(w.indptr) >= 2  # a cell rated once links nobody
+    edges = sp.diags(shared.astype(float)) @ w
+    graph = sp.bmat([[None, edges.T], [edges, None]], format="csr", dtype=float)
+    if graph.shape[0] == 0:
+        return np.full(n_raters, -1), []
+    _, comp = connected_components(graph, directed=False)
+    comp = comp[:n_raters]
+    members: dict[int, list[int]] = {}
+    for i in np.flatnonzero(eligible):
+        members.setdefault(int(comp[i]), []).append(int(i))
+    ordered = sorted((m for m in members.values() if len(m) >= 2), key=lambda m: (-len(m), m[0]))
+    group_of = np.full(n_raters, -1)
+    out = []
+    for gid, m in enumerate(ordered):
+        idx = np.asarray(m)
+        group_of[idx] = gid
+        out.append(idx)
+    return group_of, out
+
+
+def _dense_solve(a: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Solve the SPD system by Cholesky and return the diagonal of its inverse (exact);
+    None when the factorisation fails (the caller falls back to the sparse path)."""
+    upper, info = lapack.dpotrf(a, lower=False, clean=True, overwrite_a=True)
+    if info != 0:
+        return None
+    x, info = lapack.dpotrs(upper, rhs, lower=False)
+    if info != 0:
+        return None
+    # A = U'U, so A^-1 = U^-1 U^-T and its diagonal is the row norms of U^-1 (a triangular
+    # solve against I runs on BLAS-3 trsm, faster here than LAPACK's trtri).
+    inv_upper = solve_triangular(upper, np.eye(len(a)), lower=False, overwrite_b=True,
+                                 check_finite=False)
+    return x, np.einsum("ij,ij->i", inv_upper, inv_upper)
+
+
+def _cg_solve(a: sp.csr_matrix, rhs: np.ndarray) -> tuple[np.ndarray, bool]:
+    diag = a.diagonal()
+    precond = sp.diags(1.0 / np.where(diag > 0, diag, 1.0))
+    x, info = cg(a, rhs, rtol=1e-10, atol=0.0, maxiter=2 * a.shape[0] + 100, M=precond)
+    return x, info == 0
+
+
+def _neumann_diag(a: sp.csr_matrix) -> np.ndarray:
+    """diag(A^-1) ~ 1/d_r + sum_j a_rj^2 / (d_r^2 d_j) with d = diag(A): the first two
+    terms of A^-1 = D^-1 + D^-1 O D^-1 + D^-1 O D^-1 O D^-1 + ... (O = D - A, zero
+    diagonal, so the second term has no diagonal). Accurate when every rater shares
+    ratees with many others; it omits slow, group-wide modes, which centring removes."""
+    d = a.diagonal()
+    inv_d = 1.0 / d
+    squares = a.multiply(a).tocsr() @ inv_d - d  # sum over j != r of a_rj^2 / d_j
+    return inv_d + squares * inv_d**2
+
+
+def _components(w, c, y, n_c, severity, sigma2, tau2) -> Variance:
+    """Person-competency variance: spread of the severity-corrected cell means less the
+    part their own noise explains (sigma2 / ratings in the cell); cells rated by two or
+    more raters only."""
+    n_cells = len(n_c)
+    sev_sum = w @ severity  # per cell: sum of its raters' severities
+    level = (np.bincount(c, weights=y, minlength=n_cells) - sev_sum) / np.maximum(n_c, 1)
+    multi = n_c >= 2
+    if not multi.any():
+        return Variance(0.0, tau2, sigma2)
+    person = float(np.var(level[multi]) - np.mean(sigma2 / n_c[multi]))
+    return Variance(max(person, 0.0), tau2, sigma2)
