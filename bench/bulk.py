@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from service.client import AscentClient  # noqa: E402
 from service.db import make_engine, open_session, upgrade  # noqa: E402
-from service.readiness.service import ensure_default_policy  # noqa: E402
+from service.readiness.policies import ensure_default_policy  # noqa: E402
 from service.rubrics.service import load_defaults  # noqa: E402
 from tests.backends import fresh_database, postgres_unavailable_reason  # noqa: E402
 from tests.data.generate import cycle, write_csv, write_jsonl  # noqa: E402

@@ -24,7 +24,7 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.app import create_app
-from service.assessments import service as assessments
+from service.assessments import cohort as assessments
 from service.assessments.models import Assessment, Rating
 from service.auth.schemas import ApiKeyCreate
 from service.auth.service import create_key

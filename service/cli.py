@@ -55,7 +55,7 @@ def migrate(revision: str = "head") -> None:
 def load_defaults() -> None:
     """Load the default content (idempotent: running it twice changes nothing)."""
     from .outlines.service import load_defaults as load_templates
-    from .readiness.service import ensure_default_policy
+    from .readiness.policies import ensure_default_policy
     from .rubrics.service import load_defaults as load_rubrics
 
     _require_migrated()

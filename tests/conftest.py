@@ -12,7 +12,8 @@ from service.app import create_app
 from service.auth import service as auth_service
 from service.auth.schemas import ApiKeyCreate
 from service.db import make_engine, open_session, upgrade
-from service.readiness import service as readiness_service
+from service.readiness import policies as readiness_policies
+from service.readiness import specs as readiness_specs
 from service.rubrics import published as published_rubrics
 from service.rubrics import service as rubrics_service
 from service.settings import Settings
@@ -51,7 +52,8 @@ def db_url(migrated_url, engine):
     yield migrated_url
     truncate_all(engine, load_all().metadata)
     auth_service._cache.clear()
-    readiness_service.clear_caches()
+    readiness_policies.clear_cache()
+    readiness_specs.clear_cache()
     rubrics_service.clear_caches()
     published_rubrics.clear_cache()
 

@@ -36,8 +36,9 @@ from ..people.batch import PersonState
 from ..problems import FieldError, InvalidInput
 from ..rubrics.published import PublishedRubric, published_rubric
 from . import rules
+from .cohort import pack_ratings
 from .models import DRAFT, FINALIZED, SUBMITTED, SUPERSEDED, Assessment, AssessmentEvent, Rating
-from .service import pack_ratings, pinned_rubric, to_read
+from .service import pinned_rubric, to_read
 
 STAGE = {DRAFT: 0, SUBMITTED: 1, FINALIZED: 2}
 _IN_CHUNK = 500
@@ -298,8 +299,7 @@ class _Writer:
         aid = self.a("id", plan.id)
         existing = plan.existing
         seq = existing.last_seq if existing else 0
-        packed = pack_ratings(list(plan.version.competencies),
-                              [(r[0], r[1], r[3]) for r in plan.ratings])
+        packed = pack_ratings(plan.version.competencies, [(r[0], r[1], r[3]) for r in plan.ratings])
         submitted_at = self._stamp(existing.submitted_at if existing else None, plan.status,
                                    SUBMITTED)
         finalized_at = self._stamp(existing.finalized_at if existing else None, plan.status,
@@ -395,35 +395,3 @@ def _transient(plan: Plan, status: str, now: datetime) -> Assessment:
         finalized_at=now if status == FINALIZED else None,
         ratings=[Rating(competency=c, rater_role=role, rater_id=rater, proficiency=p,
                         evidence=ev, position=pos) for c, role, rater, p, ev, pos in plan.ratings])
-
-
-# --- cohorts a page of people at a time (streamed readiness exports) ----------------------------
-
-def _cohort_query(columns, persons: set[str] | None, filters: dict[str, str | None]):
-    """The assessments ``service.cohort_inputs`` chooses among, with the same filters."""
-    A = Assessment
-    query = select(*columns).where(A.status.in_((SUBMITTED, FINALIZED)))
-    if persons is not None:
-        query = query.where(A.person_external_id.in_(sorted(persons)))
-    for name, value in filters.items():
-        if value is not None:
-            query = query.where(getattr(A, {"rubric": "rubric_key"}.get(name, name)) == value)
-    return query
-
-
-def cohort_people(session: Session, *, after: str | None, limit: int,
-                  persons: set[str] | None = None, **filters: str | None) -> list[str]:
-    """The next ``limit`` people (by external id, after ``after``) that ``cohort_inputs``
-    with these filters would score."""
-    query = _cohort_query([Assessment.person_external_id], persons, filters).distinct()
-    if after is not None:
-        query = query.where(Assessment.person_external_id > after)
-    return list(session.exec(query.order_by(Assessment.person_external_id).limit(limit)))
-
-
-def cohort_versions(session: Session, *, persons: set[str] | None = None,
-                    **filters: str | None) -> list[tuple[str, int]]:
-    """The rubric versions those assessments pin, so a streamed report knows its columns
-    before its first row."""
-    query = _cohort_query([Assessment.rubric_key, Assessment.rubric_version], persons, filters)
-    return sorted(tuple(r) for r in session.exec(query.distinct()))

@@ -50,7 +50,7 @@ class Assessment(SQLModel, table=True):
     updated_at: datetime = created_at_field()
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finalized_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Derived copy of the ratings for cohort scoring (see service.pack_ratings): reading 10k of
+    # Derived copy of the ratings for cohort scoring (see cohort.pack_ratings): reading 10k of
     # these beats joining and converting hundreds of thousands of rating rows. NULL: unknown.
     ratings_packed: bytes | None = Field(default=b"", sa_column=Column(LargeBinary,
                                                                        nullable=True))

@@ -17,11 +17,10 @@ Anything they may not see is 404, so existence does not leak.
 """
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import numpy as np
 from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
@@ -32,9 +31,9 @@ from ..http import encode_cursor, etag
 from ..models import utcnow
 from ..people import service as people
 from ..problems import Conflict, Forbidden, InvalidInput, NotFound
-from ..rubrics import service as rubrics
 from ..rubrics.published import PublishedRubric, published_rubric, status_of
 from . import rules
+from .cohort import pack_ratings
 from .models import (
     DRAFT,
     FINALIZED,
@@ -44,7 +43,7 @@ from .models import (
     AssessmentEvent,
     Rating,
 )
-from .roles import ROLE_VALUES, RaterRole
+from .roles import RaterRole
 from .schemas import (
     AssessmentCreate,
     AssessmentEventRead,
@@ -54,11 +53,10 @@ from .schemas import (
 )
 from .schemas import Rating as RatingRead
 
-_ROLE_ORDER = {role.value: role.code for role in RaterRole}  # sort order and packed byte
+_ROLE_ORDER = {role.value: role.code for role in RaterRole}  # ratings are listed in code order
 # Ratings load only where a query asks (Assessment.ratings is lazy="raise"); every reader
 # here shows or checks them, so each of its queries asks.
 _RATINGS = (selectinload(Assessment.ratings),)
-RATER_ROLES = ROLE_VALUES  # role values by code; readiness's cohort path reads this name
 
 
 # --- who sees what ---------------------------------------------------------------------------
@@ -277,7 +275,7 @@ def set_ratings(session: Session, assessment: Assessment, data: RatingsUpdate,
     kept = [(r.competency, r.rater_role, r.proficiency) for r in assessment.ratings
             if r not in mine]
     assessment.ratings_packed = pack_ratings(
-        list(rubric.competencies),
+        rubric.competencies,
         kept + [(r.competency, data.rater_role, r.proficiency) for r in data.ratings])
     _touch(session, assessment)  # the version-checked UPDATE comes first (module doc)
     previous = {r.competency: r.proficiency for r in mine}
@@ -375,75 +373,6 @@ def _record(session: Session, assessment: Assessment, action: str, principal: Pr
     session.add(AssessmentEvent(assessment_id=assessment.id, seq=(last or 0) + 1,
                                 action=action, principal=principal.id, details=details))
     session.flush()
-
-
-# --- cohorts (for readiness) -----------------------------------------------------------------
-
-class CohortRow(NamedTuple):
-    assessment_id: uuid.UUID
-    person: str
-    rubric_key: str
-    rubric_version: int
-    current_level: str
-    target_level: str
-    cycle: str
-
-
-class CohortInputs(NamedTuple):
-    """Rows, and their ratings as parallel arrays: row index, competency index (in the pinned
-    rubric version's order), rater-role index (in ``RATER_ROLES``), proficiency."""
-
-    rows: list[CohortRow]
-    r_row: np.ndarray
-    r_competency: np.ndarray
-    r_role: np.ndarray
-    r_proficiency: np.ndarray
-
-
-def pack_ratings(competencies: list[str], ratings: Iterable[tuple[str, str, float]]) -> bytes:
-    """Ratings as 3 bytes each: competency index, role index, proficiency (scales are 0-100
-    and rubrics have at most 100 competencies, so every value fits a byte)."""
-    index = {key: i for i, key in enumerate(competencies)}
-    return bytes(b for c, role, p in ratings for b in (index[c], _ROLE_ORDER[role], int(p)))
-
-
-def cohort_inputs(session: Session, *, persons: set[str] | None = None,
-                  org_unit: str | None = None, rubric: str | None = None,
-                  cycle: str | None = None, current_level: str | None = None,
-                  target_level: str | None = None) -> CohortInputs:
-    """Each matching person's latest submitted or finalized assessment with its ratings, in
-    one query whatever the cohort size: the packed ratings decode straight into arrays."""
-    latest = func.row_number().over(partition_by=Assessment.person_external_id,
-                                    order_by=(Assessment.created_at.desc(),
-                                              Assessment.id.desc())).label("latest")
-    query = select(Assessment.id, Assessment.person_external_id, Assessment.rubric_key,
-                   Assessment.rubric_version, Assessment.current_level,
-                   Assessment.target_level, Assessment.cycle, Assessment.ratings_packed,
-                   latest).where(Assessment.status.in_((SUBMITTED, FINALIZED)))
-    if persons is not None:
-        query = query.where(Assessment.person_external_id.in_(sorted(persons)))
-    for column, value in ((Assessment.org_unit, org_unit), (Assessment.rubric_key, rubric),
-                          (Assessment.cycle, cycle), (Assessment.current_level, current_level),
-                          (Assessment.target_level, target_level)):
-        if value is not None:
-            query = query.where(column == value)
-    chosen = query.subquery()
-    found = session.exec(select(*list(chosen.c)[:8]).where(chosen.c.latest == 1)
-                         .order_by(chosen.c.person_external_id)).all()
-    rows = [CohortRow(*r[:7]) for r in found]
-    blobs = [r[7] if r[7] is not None else _repack(session, r) for r in found]
-    flat = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(-1, 3)
-    counts = np.fromiter((len(b) // 3 for b in blobs), np.int64, len(blobs))
-    return CohortInputs(rows, np.repeat(np.arange(len(rows)), counts), flat[:, 0].astype(np.int64),
-                        flat[:, 1].astype(np.int64), flat[:, 2].astype(np.float64))
-
-
-def _repack(session: Session, row) -> bytes:
-    """Packed ratings of a row written before the column existed (from the rating rows)."""
-    version = rubrics.get_version(session, row.rubric_key, row.rubric_version)
-    ratings = session.exec(select(Rating.competency, Rating.rater_role, Rating.proficiency)
-                           .where(Rating.assessment_id == row.id)).all()
-    return pack_ratings([c.key for c in version.competencies], ratings)
 
 
 # --- batches (GraphQL DataLoaders: one query for a whole page, whatever its size) ---------------

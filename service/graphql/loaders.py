@@ -17,7 +17,7 @@ from ..assessments import service as assessments
 from ..outlines import service as outlines
 from ..people import service as people
 from ..problems import NotFound, ProblemError
-from ..readiness import service as readiness
+from ..readiness import reports as readiness
 from ..rubrics import service as rubrics
 from ..rubrics.schemas import RubricVersionRead
 from .types import Assessment, Outline, Person, ReadinessReport, Rubric

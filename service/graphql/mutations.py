@@ -17,7 +17,7 @@ from ..outlines.schemas import OutlineCreate
 from ..people import service as people
 from ..people.schemas import PersonUpdate
 from ..problems import PreconditionFailed
-from ..readiness import service as readiness
+from ..readiness import reports as readiness
 from ..readiness.schemas import SimulateRequest
 from ..wire import ExternalId
 from .errors import arguments

@@ -9,7 +9,7 @@ from ..http import decode_cursor, encode_cursor
 from ..outlines import service as outlines
 from ..people import service as people
 from ..problems import NotFound
-from ..readiness import service as readiness
+from ..readiness import cohorts as readiness
 from ..readiness.schemas import CohortFilters
 from ..rubrics import service as rubrics
 from .context import Context

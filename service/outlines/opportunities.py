@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session
 
 from ..auth.principal import Principal
-from ..readiness import service as readiness
+from ..readiness import reports as readiness
 from ..rubrics.published import published_rubric
 from . import service
 from .models import Outline

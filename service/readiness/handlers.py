@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from .. import events
 from . import scoring
 from .models import ReadinessReport
-from .service import score
+from .reports import score
 
 
 def store_snapshot(session: Session, event: events.AssessmentFinalized) -> None:

@@ -8,7 +8,7 @@ from ..auth.deps import require
 from ..db import SessionDep, read_only
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
-from . import service
+from . import cohorts, policies, reports
 from .schemas import (
     CohortFilters,
     CohortReport,
@@ -38,28 +38,28 @@ def report_response(raw: bytes) -> Response:
              dependencies=[Depends(read_only)])
 def score(body: ScoreRequest, session: SessionDep, _: Reader) -> Response:
     """Score ratings against a published rubric version without storing anything."""
-    return report_response(service.score_request(session, body))
+    return report_response(reports.score_request(session, body))
 
 
 @router.get("/v1/readiness/policies", response_model=list[PolicyRead],
             operation_id="readiness_list_policies")
 def list_policies(session: SessionDep, _: Reader):
     """Every version of every scoring policy (role weights, band thresholds, flag thresholds)."""
-    return service.list_policies(session)
+    return policies.list_policies(session)
 
 
 @router.get("/v1/readiness/policies/{name}", response_model=PolicyRead,
             operation_id="readiness_get_policy")
 def get_policy(name: PolicyName, session: SessionDep, _: Reader):
     """The latest version of a policy."""
-    return service.policy_read(service.get_policy(session, name))
+    return policies.policy_read(policies.get_policy(session, name))
 
 
 @router.get("/v1/readiness/policies/{name}/versions/{version}", response_model=PolicyRead,
             operation_id="readiness_get_policy_version")
 def get_policy_version(name: PolicyName, version: Annotated[int, Path(ge=1, le=1_000_000)],
                        session: SessionDep, _: Reader):
-    return service.policy_read(service.get_policy(session, name, version))
+    return policies.policy_read(policies.get_policy(session, name, version))
 
 
 @router.post("/v1/readiness/policies", status_code=201, response_model=PolicyRead,
@@ -68,7 +68,7 @@ def create_policy(body: PolicyCreate, session: SessionDep, _: PolicyWriter,
                   idem: IdempotencyDep):
     """Make the next version of a policy (omitted parameters carry over). Earlier versions stay,
     so earlier reports remain reproducible; rubrics use the latest version of their policy."""
-    return idem.run(lambda: (201, service.create_policy_version(session, body), {}))
+    return idem.run(lambda: (201, policies.create_policy_version(session, body), {}))
 
 
 @router.get("/v1/assessments/{assessment_id}/readiness", operation_id="readiness_for_assessment",
@@ -80,7 +80,7 @@ def assessment_readiness(
 ) -> Response:
     """The readiness report of an assessment. A finalized assessment answers with the report
     stored when it was finalized; drafts and other target levels are scored now."""
-    return report_response(service.assessment_report(session, assessment_id, principal,
+    return report_response(reports.assessment_report(session, assessment_id, principal,
                                                      target_level))
 
 
@@ -90,7 +90,7 @@ def simulate(assessment_id: uuid.UUID, body: SimulateRequest, session: SessionDe
              principal: Reader):
     """What-if: apply rating changes (added, or replacing the same competency, role and rater)
     and see the new report with the change in score and band. Nothing is stored."""
-    return service.simulate(session, assessment_id, principal, body)
+    return reports.simulate(session, assessment_id, principal, body)
 
 
 @router.get("/v1/people/{external_id}/readiness", operation_id="readiness_for_person",
@@ -98,7 +98,7 @@ def simulate(assessment_id: uuid.UUID, body: SimulateRequest, session: SessionDe
 def person_readiness(external_id: Annotated[str, Path(max_length=200)], session: SessionDep,
                      principal: Reader) -> Response:
     """The report of the person's latest finalized assessment (404 when there is none)."""
-    return report_response(service.person_report(session, external_id, principal))
+    return report_response(reports.person_report(session, external_id, principal))
 
 
 @router.get("/v1/cohorts/readiness", response_model=CohortReport,
@@ -118,7 +118,7 @@ def cohort_readiness(
                             current_level=current_level, target_level=target_level)
     if format == "csv":  # streamed a page of people at a time: constant memory
         return StreamingResponse(
-            service.cohort_csv_pages(request.app.state.engine, principal, filters),
+            cohorts.cohort_csv_pages(request.app.state.engine, principal, filters),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="cohort-readiness.csv"'})
-    return service.cohort(session, principal, filters).report
+    return cohorts.cohort(session, principal, filters).report

@@ -1,4 +1,4 @@
-"""Readiness wire shapes (DESIGN.md "Wire shapes"). Reports are produced by scoring.py as
+"""Readiness wire shapes (DESIGN.md "Wire shapes"). Reports are produced by the scoring package as
 canonical JSON; these models document them in the OpenAPI."""
 
 from datetime import datetime
@@ -6,16 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ..assessments.roles import RaterRole
 from ..wire import Key, Strict
 
-Role = Literal["self", "manager", "peer", "upward", "other"]
 Band = Literal["ready_now", "ready_soon", "developing", "not_yet"]
 ConfidenceFactor = Literal["manager", "raters", "agreement", "evidence"]
 
 
 class RatingIn(Strict):
     competency: Key
-    rater_role: Role
+    rater_role: RaterRole
     rater_id: Annotated[str, StringConstraints(max_length=200)] | None = None
     proficiency: float = Field(ge=0, le=100, allow_inf_nan=False)
     evidence: Annotated[str, StringConstraints(max_length=5000)] | None = None
@@ -131,7 +131,7 @@ class SimulationResult(BaseModel):
 class PolicyBody(Strict):
     """Scoring parameters; omitted ones keep the defaults of the `progress` policy."""
 
-    role_weights: dict[Role, float] | None = None
+    role_weights: dict[RaterRole, float] | None = None
     ready_now: float | None = None
     ready_soon: float | None = None
     developing: float | None = None

@@ -17,7 +17,8 @@ Reader = require("rubrics:read")
 Writer = require("rubrics:write")
 RubricKey = Annotated[str, Path(max_length=64, description="The rubric's stable key")]
 VersionNo = Annotated[int, Path(ge=1, le=1_000_000, description="Version number")]
-ExportFormat = Annotated[Literal["json", "yaml", "csv"], Query(description="Export format")]
+# The formats are the keys of service.EXPORT_FORMATS: adding one there documents it here.
+ExportFormat = Annotated[Literal[tuple(service.EXPORT_FORMATS)], Query(description="Export format")]
 
 
 # JSON is the import document itself; YAML and CSV are text.

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from service.db import open_session
-from service.readiness.service import ensure_default_policy
+from service.readiness.policies import ensure_default_policy
 from tests.factories.bulk import DATA, SAMPLE, expected
 from tests.factories.rubrics import load_default_rubric
 from tests.factories.webhooks import free_port

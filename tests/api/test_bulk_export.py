@@ -11,8 +11,11 @@ import pytest
 from service.auth import service as auth_service
 from service.bulk import service as bulk_service
 from service.bulk.schemas import CSV_COLUMNS
-from service.readiness import service as readiness_service
-from service.readiness.service import ensure_default_policy
+from service.readiness import cohorts as readiness_cohorts
+from service.readiness import policies as readiness_policies
+from service.readiness import specs as readiness_specs
+from service.readiness.policies import ensure_default_policy
+from service.rubrics import published as published_rubrics
 from service.rubrics import service as rubrics_service
 from service.settings import Settings
 from service.tables import load_all
@@ -111,8 +114,10 @@ async def test_export_then_import_into_an_empty_database_reproduces_the_assessme
 
     truncate_all(engine, load_all().metadata)  # an empty database, as elsewhere
     auth_service._cache.clear()
-    readiness_service.clear_caches()
+    readiness_policies.clear_cache()
+    readiness_specs.clear_cache()
     rubrics_service.clear_caches()
+    published_rubrics.clear_cache()
     await load_ladder(engine)
     async with client_with(make_key("admin")) as fresh:
         assert await assessments(fresh) == []
@@ -134,7 +139,7 @@ async def test_export_then_import_into_an_empty_database_reproduces_the_assessme
 async def test_the_cohort_csv_is_streamed_a_page_of_people_at_a_time(admin, cycle,
                                                                      monkeypatch):
     whole = (await admin.get("/v1/cohorts/readiness", params={"format": "csv"})).text
-    monkeypatch.setattr(readiness_service, "COHORT_PAGE", 7)  # 15 pages, 15 sessions
+    monkeypatch.setattr(readiness_cohorts, "COHORT_PAGE", 7)  # 15 pages, 15 sessions
     paged = (await admin.get("/v1/cohorts/readiness", params={"format": "csv"})).text
     assert paged == whole
     rows = list(csv.DictReader(io.StringIO(paged)))

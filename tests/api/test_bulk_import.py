@@ -12,7 +12,7 @@ from service.assessments.models import Assessment, AssessmentEvent, Rating
 from service.bulk.models import BulkJob
 from service.people.models import Person
 from service.readiness.models import ReadinessReport
-from service.readiness.service import ensure_default_policy
+from service.readiness.policies import ensure_default_policy
 from service.settings import Settings
 from tests.factories.bulk import (
     CSV,

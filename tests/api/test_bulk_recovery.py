@@ -17,7 +17,7 @@ from service.bulk import runner
 from service.bulk.models import BulkJob
 from service.db import open_session
 from service.models import utcnow
-from service.readiness.service import ensure_default_policy
+from service.readiness.policies import ensure_default_policy
 from service.settings import Settings
 from tests.factories.bulk import assessments, finish, line, ndjson
 from tests.factories.rubrics import load_default_rubric

@@ -95,3 +95,34 @@ async def test_person_bound_principals_see_only_themselves(admin, cohort, make_k
     async with client_with(make_key("readiness:read", person="P2")) as me:
         body = (await me.get("/v1/cohorts/readiness")).json()
     assert body["people"] == 1 and body["bands"]["not_yet"] == 1
+
+
+async def test_a_policy_that_leaves_a_role_out_weighs_it_zero(admin, engine):
+    """Issue 11: a policy without `upward` was accepted (201), after which cohorts with an
+    upward rating answered 500. A role the policy leaves out now weighs nothing."""
+    await load_default_rubric(engine)
+    policy = await admin.post("/v1/readiness/policies", json={
+        "name": "progress", "role_weights": {"manager": 0.5, "peer": 0.3, "self": 0.2}})
+    assert policy.status_code == 201, policy.text
+    assert set(policy.json()["parameters"]["role_weights"]) == {"manager", "peer", "self"}
+    at_bar = await assess(admin, "P1", SENIOR_BAR, finalize=False)
+    upward = [{"competency": k, "proficiency": 1} for k in SENIOR_BAR]
+    assert (await rate(admin, at_bar, "upward", "U1", upward)).status_code == 200
+    for step in ("submit", "finalize"):
+        assert (await admin.post(f"/v1/assessments/{at_bar}/{step}")).status_code == 200
+    # Rated by upward alone, every competency is unrated: score 0.
+    await sync_person(admin, "P2", org_unit="payments", manager_external_id="E001")
+    only_upward = (await create_assessment(admin, "P2", sync=False))["id"]
+    assert (await rate(admin, only_upward, "upward", "U1", upward)).status_code == 200
+    assert (await admin.post(f"/v1/assessments/{only_upward}/submit")).status_code == 200
+
+    response = await admin.get("/v1/cohorts/readiness")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["people"] == 2
+    assert body["bands"] == {"ready_now": 1, "ready_soon": 0, "developing": 0, "not_yet": 1}
+    assert (body["score"]["min"], body["score"]["max"]) == (0.0, 100.0)
+    rows = await admin.get("/v1/cohorts/readiness", params={"format": "csv"})
+    assert rows.status_code == 200, rows.text
+    scores = {r["external_id"]: r["score"] for r in csv.DictReader(io.StringIO(rows.text))}
+    assert scores == {"P1": "100.0", "P2": "0.0"}

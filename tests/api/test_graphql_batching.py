@@ -11,7 +11,9 @@ from service.auth.principal import Principal
 from service.db import open_session
 from service.outlines import service as outlines
 from service.people import service as people
-from service.readiness import service as readiness
+from service.readiness import policies as readiness_policies
+from service.readiness import specs as readiness_specs
+from service.rubrics import published as published_rubrics
 from service.rubrics import service as rubrics
 from tests.factories.graphql import gql
 from tests.factories.outlines import load_defaults
@@ -79,8 +81,10 @@ async def statements(app, client, first: int) -> tuple[int, dict]:
     """(SQL statements the request ran, the answer), every process cache emptied first so
     that each request does the same cold work."""
     auth_service._cache.clear()
-    readiness.clear_caches()
+    readiness_policies.clear_cache()
+    readiness_specs.clear_cache()
     rubrics.clear_caches()
+    published_rubrics.clear_cache()
     seen: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):

@@ -84,6 +84,27 @@ async def test_finalize_stores_the_report_and_later_reads_are_what_was_decided(a
     assert live.json()["policy"]["version"] == 2 and live.json()["band"] != "ready_now"
 
 
+async def test_finalize_under_a_policy_that_leaves_a_role_out(admin, rated):
+    """Issue 11: with a policy that has no `upward` weight, finalizing an assessment with an
+    upward rating answered 422 about a ratings[i] the caller never sent. The role now weighs
+    nothing: the report is what self and manager alone give."""
+    assessment, bar = rated
+    url = f"/v1/assessments/{assessment['id']}/readiness"
+    low = items({k: 1 for k in bar})
+    assert (await rate(admin, assessment["id"], "upward", "E777", low)).status_code == 200
+    assert (await admin.get(url)).json()["score"] < 100  # the default policy weighs upward
+    policy = await admin.post("/v1/readiness/policies", json={
+        "name": "progress", "role_weights": {"manager": 0.5, "peer": 0.3, "self": 0.2,
+                                             "other": 0.1}})
+    assert policy.status_code == 201, policy.text
+    await finalize(admin, assessment["id"])
+    stored = (await admin.get(url)).json()
+    assert stored["policy"] == {"name": "progress", "version": 2}
+    assert (stored["score"], stored["band"]) == (100.0, "ready_now")
+    person = await admin.get("/v1/people/E123/readiness")
+    assert person.status_code == 200 and person.json() == stored
+
+
 def decided_ratings(response) -> list[dict]:
     return [{k: r[k] for k in ("competency", "rater_role", "rater_id", "proficiency", "evidence")}
             for r in response.json()["ratings"]]

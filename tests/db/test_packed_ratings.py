@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
-from service.assessments import service as assessments
+from service.assessments import cohort as assessments
 from service.assessments.models import Assessment
 from service.assessments.roles import ROLE_VALUES
 from tests.factories.assessments import create_assessment, rate

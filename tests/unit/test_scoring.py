@@ -1,9 +1,11 @@
-"""Readiness scoring, checked against hand-computed numbers (service/readiness/scoring.py)."""
+"""Readiness scoring, checked against hand-computed numbers (service/readiness/scoring/)."""
 
 from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -93,6 +95,60 @@ def test_unrated_competency_has_no_observed_value_and_no_progress():
     assert people["gap"] == 3.0  # target 4 - scale_min 1
     assert people["flags"] == ["unrated"]
     assert report["score"] == 40.0  # only craft (weight 2 of 5) made progress
+
+
+# A policy that leaves the upward role out (issue 11): upward ratings weigh 0.
+NO_UPWARD = Policy(version=2, role_weights=(("manager", 0.5), ("peer", 0.3), ("self", 0.2),
+                                            ("other", 0.1)))
+
+
+def test_a_role_the_policy_leaves_out_weighs_nothing():
+    base = [mgr("craft", 4), Rating("craft", "self", "s1", 2), mgr("people", 3, None)]
+    upward = [Rating("craft", "upward", "u1", 1, "seen"), Rating("people", "upward", "u1", 5,
+                                                                 "seen")]
+    without = score(RUBRIC, "l2", base, policy=NO_UPWARD)
+    mixed = score(RUBRIC, "l2", [*upward, *base], policy=NO_UPWARD)
+    assert comp(mixed, "craft")["observed"] == round((0.5 * 4 + 0.2 * 2) / 0.7, 4)
+    # nothing but the digest changes: not observed, flags (no_evidence stays), confidence
+    assert mixed["inputs_digest"] != without["inputs_digest"]
+    assert {**mixed, "inputs_digest": None} == {**without, "inputs_digest": None}
+    # the default policy weighs the same upward ratings
+    assert comp(score(RUBRIC, "l2", [*upward, *base]), "craft")["observed"] != \
+        comp(mixed, "craft")["observed"]
+
+
+def test_a_competency_rated_only_in_a_left_out_role_is_unrated():
+    report = score(RUBRIC, "l2", [mgr("craft", 4), Rating("people", "upward", "u1", 4)],
+                   policy=NO_UPWARD)
+    people = comp(report, "people")
+    assert (people["observed"], people["progress"], people["flags"]) == (None, 0.0, ["unrated"])
+    assert report["score"] == 40.0  # as if nobody had rated people
+    assert report["confidence"]["reasons"][-1] == "1 of 4 competencies rated."
+    assert "people" in {step["competency"] for step in report["path_to_ready"]}
+
+
+def test_left_out_roles_are_still_checked_and_unknown_roles_still_rejected():
+    ratings = [mgr("craft", 4), Rating("craft", "upward", "u1", 9), Rating("craft", "boss", "b", 3),
+               Rating("craft", "upward", "u1", 3)]
+    with pytest.raises(ScoringInputError) as info:
+        score(RUBRIC, "l2", ratings, policy=NO_UPWARD)
+    assert [path for path, _ in info.value.errors] == [
+        "ratings[1].proficiency", "ratings[2].rater_role", "ratings[3].rater_id"]
+    with pytest.raises(ScoringInputError) as info:
+        score(RUBRIC, "l2", [Rating("craft", "upward", "u1", float("nan"))], policy=NO_UPWARD)
+    assert info.value.errors == [("ratings[0].proficiency", "must be a number in 1..5")]
+
+
+def test_path_changes_rate_in_a_role_the_policy_weighs():
+    managerless = Policy(version=3, role_weights=(("peer", 0.3), ("self", 0.2), ("upward", 0.4)))
+    ratings = [mgr("craft", 4), Rating("people", "peer", "p1", 2)]
+    report = score(RUBRIC, "l2", ratings, policy=managerless)
+    assert comp(report, "craft")["flags"] == ["gate_unmet", "unrated"]
+    changes = path_changes(report, ratings, managerless)
+    assert Rating("craft", "upward", "simulated", 4.0) in changes
+    assert all(c.rater_role != "manager" for c in changes)
+    after = score(RUBRIC, "l2", apply_changes(ratings, changes), policy=managerless)
+    assert after["band"] == "ready_now"
 
 
 # ------------------------------------------------------------------ score, band, coverage
@@ -400,7 +456,7 @@ def test_digest_is_stable_and_ignores_the_order_of_ratings():
     shuffled = ratings[::-1]
     assert canonical_json(score(RUBRIC, "l2", shuffled)) == canonical_json(report)
     # pinned: changing the canonical encoding would change every digest already stored
-    # (encoding "readiness-inputs/2", see scoring._digest)
+    # (encoding "readiness-inputs/2", see scoring.plan.digest)
     assert report["inputs_digest"] == (
         "sha256:19ac360b9ef30c6a9536b10033ecb4e4229e4773bf74613056fcfb08d7a428e3")
     # equal inputs spelt differently are equal; a different input is not
@@ -475,13 +531,13 @@ def test_the_memo_of_derived_values_stays_bounded_and_changes_nothing(monkeypatc
     cases = [[mgr(k, round(rng.uniform(1, 5), 3)) for k in KEYS] for _ in range(60)]
     fresh = []
     for ratings in cases:
-        scoring._DERIVED.clear()
+        scoring.MEMO.clear()
         fresh.append(canonical_json(score(RUBRIC, "l2", ratings)))
-    monkeypatch.setattr(scoring, "_DERIVED_LIMIT", 16)
-    scoring._DERIVED.clear()
+    monkeypatch.setattr(scoring.MEMO, "derived_limit", 16)
+    scoring.MEMO.clear()
     for _ in range(2):
         assert [canonical_json(score(RUBRIC, "l2", r)) for r in cases] == fresh
-        assert len(scoring._DERIVED) <= 16
+        assert 0 < len(scoring.MEMO.derived) <= 16
 
 
 # ------------------------------------------------------------------------------- cohort
@@ -527,3 +583,18 @@ def test_cohort_rejects_bad_indices_and_proficiencies():
                      np.array([0, 9]), np.array([0, 1]), np.array([3.0, np.nan]))
     assert [p for p, _ in info.value.errors] == [
         "target_idx", "r_assessment", "r_competency", "r_proficiency"]
+
+
+def test_scoring_imports_no_database_or_web_layer():
+    # DESIGN.md: scoring is pure and importable without a database. A fresh interpreter shows
+    # what importing the package really pulls in.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, service.readiness.scoring; print(*sys.modules)"],
+        capture_output=True, text=True, check=True).stdout.split()
+    assert "service.readiness.scoring.cohort" in loaded  # the probe saw the package
+    heavy = {"sqlalchemy", "sqlmodel", "fastapi", "pydantic", "psycopg", "strawberry"}
+    assert sorted(m for m in loaded if m.split(".")[0] in heavy) == []
+    allowed = {"service", "service.readiness", "service.assessments", "service.assessments.roles"}
+    assert sorted(m for m in loaded if m.split(".")[0] == "service" and m not in allowed
+                  and not m.startswith("service.readiness.scoring")) == []
+

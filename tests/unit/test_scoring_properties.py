@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.assessments.roles import ROLE_VALUES
 from service.readiness import scoring
 from service.readiness.scoring import (
     BANDS,
-    ROLES,
     CompetencySpec,
     Policy,
     Rating,
@@ -69,7 +69,7 @@ def cases(draw: st.DrawFn, rubric: RubricSpec | None = None) -> tuple:
     rating = st.builds(
         Rating,
         competency=st.sampled_from([c.key for c in rubric.competencies]),
-        rater_role=st.sampled_from(ROLES),
+        rater_role=st.sampled_from(ROLE_VALUES),
         rater_id=st.sampled_from(["a", "b", "c", None]),
         proficiency=proficiencies(rubric),
         evidence=st.sampled_from([None, "", "shipped the migration"]),
@@ -125,7 +125,7 @@ def test_permuting_ratings_changes_nothing(case, rnd):
 @given(cases())
 def test_memoized_numbers_give_the_report_computed_afresh(case):
     rubric, current, target, ratings = case
-    scoring._DERIVED.clear()
+    scoring.MEMO.clear()
     fresh = canonical_json(score(rubric, current, ratings, target))
     assert canonical_json(score(rubric, current, ratings, target)) == fresh
 
@@ -185,3 +185,61 @@ def test_cohort_path_equals_the_single_path(cohort):
         report = score(rubric, current, ratings, target)
         assert abs(round(float(result.score[a]), 1) - round(report["score"], 1)) < 1e-9
         assert BANDS[result.band[a]] == report["band"]
+
+
+# --------------------------------------------- policies that leave rater roles out (issue 11)
+
+@st.composite
+def policies(draw: st.DrawFn) -> Policy:
+    """The default parameters with the role weights of a random non-empty subset of roles."""
+    roles = draw(st.lists(st.sampled_from(ROLE_VALUES), min_size=1, max_size=5, unique=True))
+    weights = draw(st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.5, 1.0]), min_size=len(roles),
+                            max_size=len(roles)))
+    return Policy(version=2, role_weights=tuple(zip(roles, weights, strict=True)))
+
+
+@PROFILE
+@given(cases(), policies())
+def test_ratings_in_left_out_roles_change_nothing_but_the_digest(case, policy):
+    rubric, current, target, ratings = case
+    weighed = {role for role, _ in policy.role_weights}
+    full = score(rubric, current, ratings, target, policy)
+    kept = score(rubric, current, [r for r in ratings if r.rater_role in weighed], target,
+                 policy)
+    assert {**full, "inputs_digest": ""} == {**kept, "inputs_digest": ""}
+    if any(r.rater_role not in weighed for r in ratings):
+        assert full["inputs_digest"] != kept["inputs_digest"]
+
+
+@PROFILE
+@given(cohorts(), policies())
+def test_cohort_path_equals_the_single_path_under_any_policy(cohort, policy):
+    rubric, assessments = cohort
+    levels, keys = list(rubric.levels), [c.key for c in rubric.competencies]
+    order = scoring.role_order(policy)
+    assert sorted(order) == sorted(ROLE_VALUES)
+    flat = [(a, keys.index(r.competency), order.index(r.rater_role), r.proficiency)
+            for a, (_, _, _, ratings) in enumerate(assessments) for r in ratings]
+    columns = [np.array([row[i] for row in flat], dtype=int if i < 3 else float)
+               for i in range(4)]
+    result = score_cohort(
+        rubric, np.array([levels.index(cur) for _, cur, _, _ in assessments]),
+        np.array([levels.index(tgt) for _, _, tgt, _ in assessments]), *columns, policy,
+    )
+    for a, (_, current, target, ratings) in enumerate(assessments):
+        report = score(rubric, current, ratings, target, policy)
+        assert abs(round(float(result.score[a]), 1) - round(report["score"], 1)) < 1e-9
+        assert BANDS[result.band[a]] == report["band"]
+        for c, entry in enumerate(report["competencies"]):
+            assert (entry["observed"] is None) == bool(np.isnan(result.observed[a, c]))
+
+
+@PROFILE
+@given(cases(), policies())
+def test_the_path_to_ready_under_any_policy_makes_the_person_ready_now(case, policy):
+    rubric, current, target, ratings = case
+    report = score(rubric, current, ratings, target, policy)
+    if report["path_to_ready_reason"] is not None:
+        return  # already ready_now, or (a policy's thresholds) out of reach
+    changed = apply_changes(ratings, path_changes(report, ratings, policy))
+    assert score(rubric, current, changed, target, policy)["band"] == "ready_now"

@@ -1,0 +1,197 @@
+"""The scoring vocabulary: rubric and policy specs, ratings, bands, errors, canonical JSON.
+
+Everything here is an immutable value (specs are lru_cache keys elsewhere in the package) or a
+constant; the functions that score live in report.py, path.py, whatif.py and cohort.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ...assessments.roles import ROLE_VALUES
+
+BANDS = ("ready_now", "ready_soon", "developing", "not_yet")
+READY_NOW, READY_SOON, DEVELOPING, NOT_YET = range(4)  # band indices, best first
+
+
+class ScoringInputError(ValueError):
+    """Invalid scoring input; `errors` lists every problem as (field path, message)."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{path}: {msg}" for path, msg in errors))
+
+
+# ---------------------------------------------------------------------------- input types
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    kind: str
+    title: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CompetencySpec:
+    key: str
+    weight: float
+    expected: tuple[int, ...]  # expected proficiency per level, in RubricSpec.levels order
+    gates: frozenset[str] = frozenset()  # levels that cannot be reached without meeting this
+    recommendations: tuple[Recommendation, ...] = ()
+
+
+@dataclass(frozen=True)
+class RubricSpec:
+    key: str
+    version: int
+    scale_min: int
+    scale_max: int
+    levels: tuple[str, ...]  # lowest first
+    competencies: tuple[CompetencySpec, ...]
+
+    # Rubrics are lru_cache keys on every call; hashing the nested tuples each time costs more
+    # than scoring a small assessment, so the hash is computed once per object.
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash(tuple(getattr(self, f.name) for f in fields(self)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+@dataclass(frozen=True)
+class Rating:
+    competency: str
+    rater_role: str  # a RaterRole value (service/assessments/roles.py)
+    rater_id: str | None
+    proficiency: float
+    evidence: str | None = None
+
+
+def _pairs(value: Any) -> tuple[tuple[str, float], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(k), float(v)) for k, v in items)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named, versioned set of scoring parameters, stored with every report.
+
+    `role_weights` weigh the rater roles in observed; a role it leaves out weighs 0: its
+    ratings are accepted (and enter the inputs digest) but count for nothing, not in observed,
+    flags or confidence, so a competency rated only in such roles is unrated.
+
+    Confidence parameters (see report.confidence): `confidence_weights` weigh the four factors,
+    `confidence_full_raters` distinct raters give full rater credit, a mean spread of
+    `confidence_max_spread` steps between raters gives no agreement credit, and
+    `confidence_high` / `confidence_medium` are the value cut-offs of the levels.
+    """
+
+    name: str = "progress"
+    version: int = 1
+    role_weights: tuple[tuple[str, float], ...] = (
+        ("manager", 0.5), ("peer", 0.3), ("upward", 0.3), ("self", 0.2), ("other", 0.1),
+    )
+    ready_now: float = 90
+    ready_soon: float = 70
+    developing: float = 40
+    blind_spot_steps: float = 2
+    hidden_strength_steps: float = 2
+    confidence_weights: tuple[tuple[str, float], ...] = (
+        ("manager", 0.3), ("raters", 0.25), ("agreement", 0.25), ("evidence", 0.2),
+    )
+    confidence_full_raters: int = 4
+    confidence_max_spread: float = 2
+    confidence_high: float = 0.75
+    confidence_medium: float = 0.45
+
+    def __post_init__(self) -> None:
+        errors = _policy_errors(self)
+        if errors:
+            raise ScoringInputError(errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("name", "version", "confidence_full_raters"):
+                out[f.name] = value
+            elif isinstance(value, tuple):
+                out[f.name] = {k: float(v) for k, v in value}
+            else:
+                out[f.name] = float(value)  # 90 and 90.0 must digest alike
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ScoringInputError([(f"policy.{k}", "unknown policy field") for k in unknown])
+        kwargs = dict(data)
+        for key in ("role_weights", "confidence_weights"):
+            if key in kwargs:
+                try:
+                    kwargs[key] = _pairs(kwargs[key])
+                except (TypeError, ValueError):
+                    raise ScoringInputError(
+                        [(f"policy.{key}", "expected an object of name: weight")]
+                    ) from None
+        return cls(**kwargs)
+
+
+CONFIDENCE_FACTORS = ("manager", "raters", "agreement", "evidence")
+
+
+def _policy_errors(p: Policy) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+
+    def check(name: str, ok: bool, message: str) -> None:
+        if not ok:
+            errors.append((f"policy.{name}", message))
+
+    def positive(x: Any) -> bool:
+        return isinstance(x, int | float) and math.isfinite(x) and x > 0
+
+    check("name", isinstance(p.name, str) and p.name != "", "must be a non-empty string")
+    check("version", isinstance(p.version, int) and p.version >= 1, "must be an integer >= 1")
+    roles = [r for r, _ in p.role_weights]
+    check("role_weights", bool(roles) and set(roles) <= set(ROLE_VALUES)
+          and len(set(roles)) == len(roles) and all(positive(w) for _, w in p.role_weights),
+          f"must give each role at most once a positive weight; roles: {', '.join(ROLE_VALUES)}")
+    thresholds = (p.ready_now, p.ready_soon, p.developing)
+    check("ready_now", all(positive(t) for t in thresholds)
+          and p.ready_now >= p.ready_soon >= p.developing,
+          "thresholds must be positive with ready_now >= ready_soon >= developing")
+    check("blind_spot_steps", positive(p.blind_spot_steps), "must be positive")
+    check("hidden_strength_steps", positive(p.hidden_strength_steps), "must be positive")
+    check("confidence_weights", sorted(k for k, _ in p.confidence_weights)
+          == sorted(CONFIDENCE_FACTORS) and all(positive(w) for _, w in p.confidence_weights),
+          f"must give a positive weight to each of {', '.join(CONFIDENCE_FACTORS)}")
+    check("confidence_full_raters", isinstance(p.confidence_full_raters, int)
+          and p.confidence_full_raters >= 1, "must be an integer >= 1")
+    check("confidence_max_spread", positive(p.confidence_max_spread), "must be positive")
+    check("confidence_high", positive(p.confidence_medium) and positive(p.confidence_high)
+          and p.confidence_medium <= p.confidence_high <= 1,
+          "must satisfy 0 < confidence_medium <= confidence_high <= 1")
+    return errors
+
+
+DEFAULT_POLICY = Policy()
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           allow_nan=False)
+dumps = _ENCODER.encode  # one encoder: json.dumps with options builds a new one per call
+
+
+def canonical_json(report: Mapping[str, Any]) -> bytes:
+    """Deterministic bytes for a report: sorted keys, no whitespace, UTF-8, no NaN."""
+    return dumps(report).encode("utf-8")
+

@@ -1,0 +1,271 @@
+"""The single report: score() turns one assessment's ratings into the JSON-ready readiness
+report of DESIGN.md (score, band, coverage, confidence, per-competency explanation, gates,
+top gaps, path_to_ready, inputs digest).
+
+Every value comes from the same float operations, in the same order, as the formulas in
+formulas.py and as score_cohort() (the tests check that the two paths agree).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .formulas import band_of, derive, round_score, snap
+from .index import PolicyIndex, RubricIndex
+from .model import BANDS, DEFAULT_POLICY, READY_NOW, Policy, Rating, RubricSpec
+from .path import path_to_ready
+from .plan import MEMO, ROLE_RATER, LevelPlan, Tally, checked_inputs, digest, rated_in
+
+
+def score(
+    rubric: RubricSpec,
+    current_level: str,
+    ratings: Sequence[Rating],
+    target_level: str | None = None,
+    policy: Policy = DEFAULT_POLICY,
+) -> dict[str, Any]:
+    """Score one assessment; returns the JSON-ready readiness report (DESIGN.md wire shape).
+
+    Raises ScoringInputError listing every invalid input at once.
+    """
+    plan = MEMO.plan(rubric, policy)
+    lv, rows, scored, tally = checked_inputs(plan, rubric, current_level, target_level,
+                                             ratings)
+    rx, px = plan.rx, plan.px
+    comps = _competencies(lv, tally, policy)
+    final = round_score(100.0 * comps.weighted_progress / lv.total_weight)
+    band = band_of(final, bool(comps.unmet_gates), policy)
+    path = [] if band == READY_NOW else path_to_ready(
+        rx.weights, rx.total_weight, comps.terms, comps.unmet_gates, comps.candidates,
+        policy.ready_now)
+    # a rater is (role, rater_id), ratings without an id being one rater per role; raters in
+    # roles the policy leaves out do not count
+    n_raters = len(set(map(ROLE_RATER, scored)))
+    managed = rated_in(tally.counts, px.manager_idx, len(px.weights))
+    return {
+        "score": final,
+        "band": BANDS[band],
+        "coverage": round_score(100.0 * comps.coverage / lv.total_weight),
+        "current_level": lv.current,
+        "target_level": lv.target,
+        "confidence": confidence(tally, comps, len(scored), n_raters, managed, px, policy),
+        "competencies": comps.entries,
+        "gates": [{"competency": rx.keys[c], "met": comps.met[c]} for c in lv.gated],
+        "top_gaps": _top_gaps(rx, comps),
+        "path_to_ready": _path_steps(rx, lv, comps, path),
+        "path_to_ready_reason": _path_reason(lv, band, path, policy),
+        "policy": {"name": policy.name, "version": policy.version},
+        "rubric": {"key": rubric.key, "version": rubric.version},
+        "inputs_digest": digest(lv, rows),
+    }
+
+
+def _top_gaps(rx: RubricIndex, comps: _Competencies) -> list[dict[str, Any]]:
+    """The (up to) three largest gaps, heavier competencies first on a tie, with the rubric's
+    development recommendations (copied: reports share no mutable parts)."""
+    return [{"competency": key, "gap": comps.entries[c]["gap"],
+             "recommendations": [dict(r) for r in rx.recommendations[c]]}
+            for _, _, key, c in sorted(comps.gaps)[:3]]
+
+
+def _path_steps(rx: RubricIndex, lv: LevelPlan, comps: _Competencies, path: list[int] | None
+                ) -> list[dict[str, Any]]:
+    """The path as (competency, from, to), fewest rating steps first."""
+    return [{"competency": rx.keys[c], "from": comps.entries[c]["observed"],
+             "to": lv.expected_target[c]}
+            for _, c in sorted((comps.steps[c], c) for c in path or ())]
+
+
+def _path_reason(lv: LevelPlan, band: int, path: list[int] | None, policy: Policy
+                 ) -> str | None:
+    if band == READY_NOW:
+        return f"Already ready_now for {lv.target}; no rating improvement is needed."
+    if path is None:
+        return (f"No set of rating improvements reaches ready_now: even every competency at "
+                f"the {lv.target} bar falls short of the policy threshold {policy.ready_now}.")
+    return None
+
+
+# ---------------------------------------------------------------------------- competencies
+
+@dataclass(slots=True)
+class _Competencies:
+    entries: list[dict[str, Any]]  # the report's per-competency explanation
+    steps: list[float]  # rating steps up to the target bar (the gap, unrounded)
+    met: list[bool]
+    count: list[int]  # ratings
+    n_rated: int  # competencies someone rated
+    unmet_gates: list[int]
+    candidates: list[tuple[float, float, int]]  # (-score gain, steps, c) for path_to_ready
+    gaps: list[tuple[float, float, str, int]]  # (-steps, -weight, key, c) where steps > 0
+    terms: list[float]  # weight x progress: the score's summands
+    weighted_progress: float  # their sum, in competency order
+    coverage: float  # sum of weight x share of the target met, in competency order
+
+
+def _competencies(lv: LevelPlan, tally: Tally, policy: Policy) -> _Competencies:
+    """Per competency: observed (DESIGN.md step 1, see _weigh), then progress, gap,
+    contribution and flags (steps 2, 3, 6 and 8), and the running sums of the score and the
+    coverage in competency order.
+
+    What follows from one observed value is memoized (MEMO.derived) per competency, level
+    pair and num / den, so derive() runs once for each; a report builds its entry from the
+    memoized numbers and adds its flags."""
+    sums, counts, evidenced = tally.sums, tally.counts, tally.evidenced
+    memo, total, lo = MEMO.derived, lv.total_weight, lv.scale_min
+    n = len(lv.comps)
+    entries: list[dict[str, Any]] = []
+    steps, met, count, terms = [0.0] * n, [False] * n, [0] * n, [0.0] * n
+    unmet: list[int] = []
+    candidates: list[tuple[float, float, int]] = []
+    gaps: list[tuple[float, float, str, int]] = []
+    acc = coverage = 0.0
+    n_rated = 0
+    for c, key, weight, ec, et, gate, slot, unrated, before, self_cell, self_weight, after \
+            in lv.comps:
+        num, den, count[c], lead = _weigh(before, self_cell, self_weight, after, sums, counts)
+        if den:
+            n_rated += 1
+            ratio = num / den
+            derived = memo.get((slot, ratio))
+            if derived is None:
+                derived = derive(c, key, weight, ec, et, gate, lo, total, snap(ratio))
+                MEMO.remember((slot, ratio), derived)
+        else:
+            derived = unrated
+        observed, gap_r, progress, contribution, gap, ok, weighted, covered, candidate, \
+            gap_key = derived
+        steps[c], met[c], terms[c] = gap, ok, weighted
+        acc += weighted
+        coverage += covered
+        if candidate is not None:
+            candidates.append(candidate)
+        if gap_key is not None:
+            gaps.append(gap_key)
+        if gate and not ok:
+            unmet.append(c)
+        entries.append({
+            "key": key, "weight": weight, "expected_current": ec, "expected_target": et,
+            "observed": observed, "gap": gap_r, "progress": progress,
+            "contribution": contribution,
+            "flags": _flags(gate and not ok, derived is unrated, evidenced[c], lead, policy),
+        })
+    return _Competencies(entries, steps, met, count, n_rated, unmet, candidates, gaps, terms,
+                         acc, coverage)
+
+
+def _weigh(
+    before: tuple[tuple[int, float], ...], self_cell: int, self_weight: float,
+    after: tuple[tuple[int, float], ...], sums: list[float], counts: list[int],
+) -> tuple[float, float, int, float | None]:
+    """One competency's observed value as (num, den): observed = sum(role weight x role mean)
+    / sum(role weight) over the roles present, in policy order (as score_cohort() adds them);
+    also its number of ratings, and the self lead: the self mean minus the other roles'
+    weighted mean (their sums add up the same terms in the same order), None without both."""
+    num = den = 0.0
+    n_ratings = 0
+    for g, w in before:
+        k = counts[g]
+        if k:
+            num += w * (sums[g] / k)
+            den += w
+            n_ratings += k
+    other_num, other_den = num, den
+    self_count = counts[self_cell] if self_cell >= 0 else 0
+    if self_count:
+        self_mean = sums[self_cell] / self_count
+        num += self_weight * self_mean
+        den += self_weight
+        n_ratings += self_count
+    for g, w in after:
+        k = counts[g]
+        if k:
+            term = w * (sums[g] / k)
+            num += term
+            den += w
+            other_num += term
+            other_den += w
+            n_ratings += k
+    lead = snap(self_mean - other_num / other_den) if self_count and other_den else None
+    return num, den, n_ratings, lead
+
+
+def _flags(gate_unmet: bool, unrated: bool, evidenced: bool, lead: float | None,
+           policy: Policy) -> list[str]:
+    """DESIGN.md step 6, in this order: gate_unmet, then unrated or blind_spot /
+    hidden_strength (self ahead of / behind the others) and no_evidence."""
+    flags = ["gate_unmet"] if gate_unmet else []
+    if unrated:
+        flags.append("unrated")
+        return flags
+    if lead is not None:
+        if lead >= policy.blind_spot_steps:
+            flags.append("blind_spot")
+        if -lead >= policy.hidden_strength_steps:
+            flags.append("hidden_strength")
+    if not evidenced:
+        flags.append("no_evidence")
+    return flags
+
+
+# ------------------------------------------------------------------------------ confidence
+
+def confidence(
+    tally: Tally, comps: _Competencies, n_ratings: int, n_raters: int, managed: int,
+    px: PolicyIndex, policy: Policy,
+) -> dict[str, Any]:
+    """How far the ratings can be trusted; never changes score or band.
+
+    value = sum(w_f * f) / sum(w_f) over four factors in [0, 1], weights from
+    policy.confidence_weights (default manager 0.3, raters 0.25, agreement 0.25, evidence 0.2):
+      manager   = rated competencies with a manager rating / rated competencies
+      raters    = min(1, distinct raters / policy.confidence_full_raters); a rater is
+                  (role, rater_id), and ratings without an id count as one rater per role
+      agreement = 1 - min(1, spread / policy.confidence_max_spread), spread = mean over the
+                  competencies with two or more ratings of (highest - lowest rating);
+                  0.5 (unknown) when no competency has two ratings
+      evidence  = ratings with non-empty evidence / ratings
+    The value is then scaled by the share of the rubric's competencies that were rated at all:
+    a report resting on two competencies of twelve cannot be trusted like a complete one.
+    level: high when value >= confidence_high, medium when >= confidence_medium, else low;
+    at most medium without any manager rating. Nothing rated: value 0, low.
+    More raters, a manager, closer agreement and more evidence each raise the value.
+    """
+    n_rated = comps.n_rated
+    if not n_rated:
+        return {"level": "low", "value": 0.0, "reasons": ["No ratings yet."]}
+    spreads = [h - lo for h, lo, k in zip(tally.high, tally.low, comps.count, strict=True)
+               if k > 1]
+    spread = sum(spreads) / len(spreads) if spreads else None
+    factors = {
+        "manager": managed / n_rated,
+        "raters": min(1.0, n_raters / policy.confidence_full_raters),
+        "agreement": 0.5 if spread is None
+        else 1.0 - min(1.0, spread / policy.confidence_max_spread),
+        "evidence": tally.n_evidence / n_ratings,
+    }
+    w_manager, w_raters, w_agreement, w_evidence, w_total = px.confidence_terms
+    n_competencies = len(comps.count)
+    value = (w_manager * factors["manager"] + w_raters * factors["raters"]
+             + w_agreement * factors["agreement"] + w_evidence * factors["evidence"]
+             ) / w_total * (n_rated / n_competencies)
+    if value >= policy.confidence_high and managed:
+        level = "high"
+    elif value >= policy.confidence_medium:
+        level = "medium"
+    else:
+        level = "low"
+    reasons = [
+        f"Manager rated {managed} of {n_rated} rated competencies." if managed
+        else "No manager rating, so confidence is at most medium.",
+        f"{n_raters} distinct rater{'s' if n_raters != 1 else ''}"
+        f" ({policy.confidence_full_raters} or more for full credit).",
+        "Only one rating per competency, so agreement is unknown." if spread is None
+        else f"Raters differ by {spread:.1f} steps on average per competency.",
+        f"Evidence on {round(100 * factors['evidence'])}% of ratings.",
+        f"{n_rated} of {n_competencies} competencies rated.",
+    ]
+    return {"level": level, "value": math.floor(value * 100 + 0.5) / 100, "reasons": reasons}
