@@ -47,6 +47,9 @@ class Versioned:
     version: Any  # table with `version`, `status`, the parent's id and the timestamps below
     parent_id: str  # name of the version table's column holding the parent's id
     noun: str  # "rubric", "template": used in problem details
+    # Loader options for what a version read here comes with (its content, its parent):
+    # relationships never load lazily (the models say lazy="raise").
+    loads: tuple = ()
 
     def get_parent(self, session: Session, key: str):
         found = session.exec(select(self.parent).where(self.parent.key == key)).first()
@@ -64,7 +67,8 @@ class Versioned:
                            "instead.")
 
     def _of(self, key: str):
-        return select(self.version).join(self.parent).where(self.parent.key == key)
+        return (select(self.version).join(self.parent).where(self.parent.key == key)
+                .options(*self.loads))
 
     def get(self, session: Session, key: str, number: int):
         found = session.exec(self._of(key).where(self.version.version == number)).first()
@@ -86,7 +90,7 @@ class Versioned:
         parent = self.get_parent(session, key)
         latest = session.exec(
             select(self.version).where(getattr(self.version, self.parent_id) == parent.id)
-            .order_by(self.version.version.desc()).limit(1)).one()
+            .options(*self.loads).order_by(self.version.version.desc()).limit(1)).one()
         if latest.status == DRAFT:
             raise Conflict(f"{self.noun.title()} '{key}' already has an open draft (version "
                            f"{latest.version}).", draft_version=latest.version)

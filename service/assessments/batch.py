@@ -2,14 +2,15 @@
 ``create_assessment`` / ``set_ratings`` / ``submit`` / ``finalize``, then write them with a
 few statements per batch (``COPY`` / ``executemany``) instead of a few round trips per rating.
 
-What the per-assessment functions do, a batch does too: the pinned published rubric version
-and the target level come from the same helpers (``_pinned_version``, ``_target_level``),
-ratings are checked by ``validate_ratings``, the rater rules of ``set_ratings`` apply, every
-change is written to the audit trail (``created``, ``ratings_set`` per rater, ``submitted``,
-``finalized``), ``ratings_packed`` is kept with ``pack_ratings``, updates of stored rows check
-and bump the row version, and ``assessment.submitted`` / ``assessment.finalized`` are emitted
-with the payload the lifecycle functions emit (so readiness snapshots and webhook outbox rows
-follow, in the same transaction).
+What the per-assessment functions do, a batch does too: the rubric version is pinned by
+``service.pinned_rubric`` and every rule of an assessment (the subject's rubric and levels, the
+target level, who rates, ratings against the pinned version, evidence) comes from ``rules``,
+the module both writers call; every change is written to the audit trail (``created``,
+``ratings_set`` per rater, ``submitted``, ``finalized``), ``ratings_packed`` is kept with
+``pack_ratings``, updates of stored rows check and bump the row version, and
+``assessment.submitted`` / ``assessment.finalized`` are emitted with the payload the lifecycle
+functions emit (so readiness snapshots and webhook outbox rows follow, in the same
+transaction).
 
 A file names an assessment by (person, cycle). When that person has a current (not superseded)
 assessment in that cycle, the import updates it instead of starting another: a draft gets the
@@ -24,7 +25,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any, Protocol
 
 from sqlalchemy import func
@@ -34,10 +34,11 @@ from .. import events
 from ..batch_sql import Converter, execute_many, insert_rows
 from ..people.batch import PersonState
 from ..problems import FieldError, InvalidInput
-from ..rubrics import service as rubrics
+from ..rubrics.published import PublishedRubric, published_rubric
+from . import rules
 from .cohort import pack_ratings
 from .models import DRAFT, FINALIZED, SUBMITTED, SUPERSEDED, Assessment, AssessmentEvent, Rating
-from .service import _pinned_version, _target_level, to_read, validate_ratings
+from .service import pinned_rubric, to_read
 
 STAGE = {DRAFT: 0, SUBMITTED: 1, FINALIZED: 2}
 _IN_CHUNK = 500
@@ -93,7 +94,7 @@ class Plan:
     request: Request
     existing: Existing | None
     id: uuid.UUID
-    version: Any  # the pinned version (levels, competencies, scale)
+    version: PublishedRubric  # the pinned version
     current_level: str
     target_level: str
     org_unit: str | None
@@ -111,46 +112,27 @@ class Plan:
         return self.new or bool(self.replaced) or self.status != self.existing.status
 
 
-def _evidence(text: str | None) -> str | None:
-    return text if text and text.strip() else None  # as set_ratings stores it
-
-
-def _version_info(version) -> SimpleNamespace:
-    """A detached copy of what validation needs (batches outlive sessions and rollbacks)."""
-    return SimpleNamespace(
-        key=version.rubric.key, version=version.version, scale_min=version.scale_min,
-        scale_max=version.scale_max, levels=[lv.key for lv in version.levels],
-        competencies=[SimpleNamespace(key=c.key) for c in version.competencies],
-        keys=[c.key for c in version.competencies])
-
-
 class Planner:
-    """Validates a batch of requests. Rubric versions are looked up once per job."""
+    """Validates a batch of requests. New pins are looked up once per job; the versions are
+    ``PublishedRubric`` values, detached from any session (batches outlive rollbacks)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._pins: dict[tuple[str, int | None], SimpleNamespace | InvalidInput] = {}
-        self._stored: dict[tuple[str, int], SimpleNamespace] = {}
+        self._pins: dict[tuple[str, int | None], PublishedRubric | InvalidInput] = {}
         self._last_created: datetime | None = None
 
     # --- rubric versions -------------------------------------------------------------------
 
-    def _pinned(self, key: str, number: int | None) -> SimpleNamespace:
+    def _pinned(self, key: str, number: int | None) -> PublishedRubric:
         if (key, number) not in self._pins:
             try:
-                self._pins[key, number] = _version_info(_pinned_version(self.session, key, number))
+                self._pins[key, number] = pinned_rubric(self.session, key, number)
             except InvalidInput as exc:
                 self._pins[key, number] = exc
         found = self._pins[key, number]
         if isinstance(found, InvalidInput):
             raise found
         return found
-
-    def _stored_version(self, key: str, number: int) -> SimpleNamespace:
-        if (key, number) not in self._stored:
-            self._stored[key, number] = _version_info(rubrics.get_version(self.session, key,
-                                                                          number))
-        return self._stored[key, number]
 
     # --- what is stored ----------------------------------------------------------------------
 
@@ -218,7 +200,7 @@ class Planner:
         plan.ratings = [r for r in stored if (r[1], r[2]) not in replaced] if stored else []
         for (role, rater_id), new in replaced.items():
             plan.ratings.extend((r.competency, role, rater_id, r.proficiency,
-                                 _evidence(r.evidence), i) for i, r in enumerate(new))
+                                 rules.evidence(r.evidence), i) for i, r in enumerate(new))
         # Statuses only move forward: asking for less than an assessment has is no change.
         plan.status = max(existing.status if existing else DRAFT, req.status,
                           key=STAGE.__getitem__)
@@ -227,24 +209,15 @@ class Planner:
             plan.created_at = self._last_created  # file order is list order
         return plan
 
-    def _new_pins(self, req: Request) -> tuple[SimpleNamespace, str, str]:
+    def _new_pins(self, req: Request) -> tuple[PublishedRubric, str, str]:
         """The checks of ``create_assessment``, on the person as this batch leaves them."""
         person = req.person
-        if not person.values["active"]:
-            raise InvalidInput.field("person", f"person '{person.external_id}' is deactivated")
-        key = req.rubric_key or person.values["rubric"]
-        if key is None:
-            raise InvalidInput.field("rubric", f"person '{person.external_id}' is on no rubric; "
-                                               "name one")
+        key = rules.subject_rubric(person.external_id, active=person.values["active"],
+                                   requested=req.rubric_key, default=person.values["rubric"])
         version = self._pinned(key, req.rubric_version)
-        level = person.values["level"]
-        if level not in version.levels:
-            raise InvalidInput.field("person", (
-                f"the person's level ({level or 'none'}) is not a level of rubric '{key}' "
-                f"version {version.version}"))
-        return version, level, _target_level(version.levels, level, req.target_level)
+        return version, *rules.levels(version, person.values["level"], req.target_level)
 
-    def _kept_pins(self, req: Request, existing: Existing) -> tuple[SimpleNamespace, str, str]:
+    def _kept_pins(self, req: Request, existing: Existing) -> tuple[PublishedRubric, str, str]:
         """An assessment keeps its pins; a file naming others means another assessment."""
         errors = []
         if req.rubric_key is not None and req.rubric_key != existing.rubric_key:
@@ -261,32 +234,27 @@ class Planner:
                 f"'{existing.target_level}'; supersede it to assess for another level")))
         if errors:
             raise InvalidInput("The file disagrees with the stored assessment.", errors)
-        return (self._stored_version(existing.rubric_key, existing.rubric_version),
+        # Stored pins stay valid once their version is retired: no status check here.
+        return (published_rubric(self.session, existing.rubric_key, existing.rubric_version),
                 existing.current_level, existing.target_level)
 
-    def _raters(self, req: Request, version) -> dict[tuple[str, str], list[RatingLike]]:
+    def _raters(self, req: Request, version: PublishedRubric
+                ) -> dict[tuple[str, str], list[RatingLike]]:
         """Ratings per rater, checked as ``set_ratings`` checks one rater's list."""
         person = req.person.external_id
         groups: dict[tuple[str, str], list[int]] = {}
         errors: list[FieldError] = []
         for i, r in enumerate(req.ratings):
-            rater_id = r.rater_id
-            if r.rater_role == "self":
-                rater_id = rater_id or person
-                if rater_id != person:
-                    errors.append(FieldError(field=f"ratings[{i}].rater_id", message=(
-                        f"self ratings are the assessed person's own: '{person}'")))
-                    continue
-            elif rater_id is None:
-                errors.append(FieldError(field=f"ratings[{i}].rater_id",
-                                         message=f"required for {r.rater_role} ratings"))
+            try:
+                rater_id = rules.rater_id(r.rater_role, r.rater_id, person,
+                                          field=f"ratings[{i}].rater_id")
+            except InvalidInput as exc:
+                errors.extend(exc.errors)
                 continue
             groups.setdefault((r.rater_role, rater_id), []).append(i)
         for indexes in groups.values():
-            for error in validate_ratings(version, [req.ratings[i] for i in indexes], path="r"):
-                position, _, rest = error.field[2:].partition("]")
-                errors.append(FieldError(field=f"ratings[{indexes[int(position)]}]{rest}",
-                                         message=error.message))
+            errors.extend(rules.validate_ratings(version, [req.ratings[i] for i in indexes],
+                                                 positions=indexes))
         if errors:
             errors.sort(key=lambda e: _index(e.field))
             raise InvalidInput("Some ratings do not fit the assessment's rubric.", errors)
@@ -299,7 +267,7 @@ def _index(path: str) -> int:
 def _same(rater: tuple[str, str], new: Sequence[RatingLike], stored: list[StoredRating]
           ) -> bool:
     """Whether a rater's stored ratings are these (order aside)."""
-    return sorted((r.competency, r.proficiency, _evidence(r.evidence)) for r in new) == sorted(
+    return sorted((r.competency, r.proficiency, rules.evidence(r.evidence)) for r in new) == sorted(
         (c, p, ev) for c, role, rater_id, p, ev, _ in stored if (role, rater_id) == rater)
 
 
@@ -331,7 +299,7 @@ class _Writer:
         aid = self.a("id", plan.id)
         existing = plan.existing
         seq = existing.last_seq if existing else 0
-        packed = pack_ratings(plan.version.keys, [(r[0], r[1], r[3]) for r in plan.ratings])
+        packed = pack_ratings(plan.version.competencies, [(r[0], r[1], r[3]) for r in plan.ratings])
         submitted_at = self._stamp(existing.submitted_at if existing else None, plan.status,
                                    SUBMITTED)
         finalized_at = self._stamp(existing.finalized_at if existing else None, plan.status,
@@ -357,7 +325,7 @@ class _Writer:
             if existing is not None:
                 self.deletes.append((aid, role, rater_id))
             self.ratings.extend((aid, i, r.competency, role, rater_id, r.proficiency,
-                                 _evidence(r.evidence)) for i, r in enumerate(new))
+                                 rules.evidence(r.evidence)) for i, r in enumerate(new))
             previous = {r[0]: r[3] for r in (existing.ratings if existing else ())
                         if (r[1], r[2]) == (role, rater_id)}
             seq = self._event(aid, seq, "ratings_set", {

@@ -24,7 +24,6 @@ from sqlmodel import Field, Relationship, SQLModel
 from ..models import UTCDateTime, created_at_field, row_version_column, utcnow
 
 DRAFT, SUBMITTED, FINALIZED, SUPERSEDED = "draft", "submitted", "finalized", "superseded"
-RATER_ROLES = ("self", "manager", "peer", "upward", "other")
 
 
 def _assessment_link() -> Any:
@@ -65,9 +64,10 @@ class Assessment(SQLModel, table=True):
     ratings_packed: bytes | None = Field(default=b"", sa_column=Column(LargeBinary,
                                                                        nullable=True))
 
+    # lazy="raise": readers load ratings explicitly (service._RATINGS), none by accident.
     ratings: list["Rating"] = Relationship(
         sa_relationship_kwargs={"order_by": "Rating.id", "cascade": "all, delete-orphan",
-                                "lazy": "selectin"})
+                                "lazy": "raise"})
 
 
 class Rating(SQLModel, table=True):

@@ -5,6 +5,7 @@ ratings all read this enum.
 role takes the next free code, an old one is never renumbered), so stored packs stay valid."""
 
 from enum import StrEnum
+from typing import Literal
 
 
 class RaterRole(StrEnum):
@@ -23,3 +24,7 @@ _CODES = {RaterRole.SELF: 0, RaterRole.MANAGER: 1, RaterRole.PEER: 2, RaterRole.
           RaterRole.OTHER: 4}
 # Role values in code order (index == code): the order packed ratings and scoring arrays use.
 ROLE_VALUES: tuple[str, ...] = tuple(r.value for r in sorted(RaterRole, key=_CODES.__getitem__))
+
+# The wire type (pydantic schemas, OpenAPI): the role values inline as a string enum, in
+# definition order, so request and response models need no enum of their own.
+RoleName = Literal[tuple(r.value for r in RaterRole)]

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from ..wire import ExternalId, Key, Strict
+from .roles import RoleName
 
-RaterRole = Literal["self", "manager", "peer", "upward", "other"]
 Status = Literal["draft", "submitted", "finalized", "superseded"]
 Cycle = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Evidence = Annotated[str, StringConstraints(max_length=5000)]
@@ -44,7 +44,7 @@ class RatingIn(Strict):
 class RatingsUpdate(Strict):
     """Replaces every rating of one rater (rater_role + rater_id); an empty list removes them."""
 
-    rater_role: RaterRole
+    rater_role: RoleName
     rater_id: ExternalId | None = Field(
         None, description="Who rated; defaults to the assessed person for `self`")
     ratings: list[RatingIn] = Field(max_length=200)
@@ -52,7 +52,7 @@ class RatingsUpdate(Strict):
 
 class Rating(BaseModel):
     competency: str
-    rater_role: RaterRole
+    rater_role: RoleName
     rater_id: str | None = Field(description="Hidden (null) on peer ratings for the person "
                                              "assessed")
     proficiency: int

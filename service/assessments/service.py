@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from .. import events
@@ -29,31 +30,33 @@ from ..auth.principal import Principal
 from ..http import encode_cursor, etag
 from ..models import utcnow
 from ..people import service as people
-from ..problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from ..rubrics import service as rubrics
-from ..rubrics.models import PUBLISHED, RubricVersion
+from ..problems import Conflict, Forbidden, InvalidInput, NotFound
+from ..rubrics.published import PublishedRubric, published_rubric, status_of
+from . import rules
 from .cohort import pack_ratings
 from .models import (
     DRAFT,
     FINALIZED,
-    RATER_ROLES,
     SUBMITTED,
     SUPERSEDED,
     Assessment,
     AssessmentEvent,
     Rating,
 )
+from .roles import RaterRole
 from .schemas import (
     AssessmentCreate,
     AssessmentEventRead,
     AssessmentRead,
-    RatingIn,
     RatingsUpdate,
     RubricPin,
 )
 from .schemas import Rating as RatingRead
 
-_ROLE_ORDER = {role: i for i, role in enumerate(RATER_ROLES)}
+_ROLE_ORDER = {role.value: role.code for role in RaterRole}  # ratings are listed in code order
+# Ratings load only where a query asks (Assessment.ratings is lazy="raise"); every reader
+# here shows or checks them, so each of its queries asks.
+_RATINGS = (selectinload(Assessment.ratings),)
 
 
 # --- who sees what ---------------------------------------------------------------------------
@@ -103,7 +106,7 @@ def get_assessment(session: Session, assessment_id: uuid.UUID | str,
         key = assessment_id if isinstance(assessment_id, uuid.UUID) else uuid.UUID(assessment_id)
     except ValueError as exc:
         raise _not_found(assessment_id) from exc
-    assessment = session.get(Assessment, key)
+    assessment = session.get(Assessment, key, options=_RATINGS)
     if assessment is None or not _can_read(assessment, principal):
         raise _not_found(assessment_id)
     return assessment
@@ -156,7 +159,7 @@ def list_assessments(session: Session, principal: Principal, *, person: str | No
         if person not in (None, me):
             return [], None
         person = me
-    query = (select(Assessment).order_by(Assessment.created_at, Assessment.id)
+    query = (select(Assessment).options(*_RATINGS).order_by(Assessment.created_at, Assessment.id)
              .limit(limit + 1))
     if after:
         created_at, last_id = _cursor_values(after)
@@ -223,102 +226,47 @@ def create_assessment(session: Session, data: AssessmentCreate, principal: Princ
         raise InvalidInput.field("person", f"no person with external id '{data.person}'; "
                                            "sync them first (PUT /v1/people/{external_id})"
                                  ) from exc
-    if not person.active:
-        raise InvalidInput.field("person", f"person '{data.person}' is deactivated")
-    rubric_key = data.rubric.key if data.rubric else person.rubric
-    if rubric_key is None:
-        raise InvalidInput.field("rubric", f"person '{data.person}' is on no rubric; name one")
-    version = _pinned_version(session, rubric_key, data.rubric.version if data.rubric else None)
-    levels = [lv.key for lv in version.levels]
-    if person.level not in levels:
-        raise InvalidInput.field(
-            "person", f"the person's level ({person.level or 'none'}) is not a level of "
-                      f"rubric '{rubric_key}' version {version.version}")
-    target = _target_level(levels, person.level, data.target_level)
+    rubric_key = rules.subject_rubric(person.external_id, active=person.active,
+                                      requested=data.rubric.key if data.rubric else None,
+                                      default=person.rubric)
+    rubric = pinned_rubric(session, rubric_key, data.rubric.version if data.rubric else None)
+    current, target = rules.levels(rubric, person.level, data.target_level)
     assessment = Assessment(
         person_id=person.id, person_external_id=person.external_id, org_unit=person.org_unit,
-        rubric_key=rubric_key, rubric_version=version.version, current_level=person.level,
-        target_level=target, cycle=data.cycle, status=DRAFT)
+        rubric_key=rubric_key, rubric_version=rubric.version, current_level=current,
+        target_level=target, cycle=data.cycle, status=DRAFT, ratings=[])
     session.add(assessment)
     session.flush()
     _record(session, assessment, "created", principal, {
-        "person": person.external_id, "rubric": {"key": rubric_key, "version": version.version},
-        "current_level": person.level, "target_level": target, "cycle": data.cycle})
+        "person": person.external_id, "rubric": {"key": rubric_key, "version": rubric.version},
+        "current_level": current, "target_level": target, "cycle": data.cycle})
     return assessment
 
 
-def _pinned_version(session: Session, key: str, number: int | None) -> RubricVersion:
+def pinned_rubric(session: Session, key: str, number: int | None) -> PublishedRubric:
+    """The published version a new assessment pins (the latest when ``number`` is None);
+    422 on ``rubric.key`` / ``rubric.version`` when there is none to pin."""
     try:
-        if number is None:
-            return rubrics.get_latest_published(session, key)
-        version = rubrics.get_version(session, key, number)
+        if number is not None:
+            rules.require_pinnable(key, number, status_of(session, key, number))
+        return published_rubric(session, key, number)
     except NotFound as exc:
         field = "rubric.version" if number is not None else "rubric.key"
         raise InvalidInput.field(field, exc.detail or "not found") from exc
-    if version.status != PUBLISHED:
-        raise InvalidInput.field("rubric.version", f"version {number} of '{key}' is "
-                                                   f"{version.status}; assessments pin a "
-                                                   "published version")
-    return version
-
-
-def _target_level(levels: list[str], current: str, target: str | None) -> str:
-    position = levels.index(current)
-    if target is None:
-        if position + 1 == len(levels):
-            raise InvalidInput.field("target_level", f"'{current}' is the top level; there is "
-                                                     "no level to assess for")
-        return levels[position + 1]
-    if target not in levels:
-        raise InvalidInput.field("target_level", f"'{target}' is not a level of the rubric "
-                                                 f"(one of {', '.join(levels)})")
-    if levels.index(target) <= position:
-        raise InvalidInput.field("target_level", f"'{target}' is not above the current level "
-                                                 f"'{current}'")
-    return target
 
 
 # --- rating ----------------------------------------------------------------------------------
 
-def validate_ratings(version: RubricVersion, ratings: list[RatingIn], *,
-                     path: str = "ratings") -> list[FieldError]:
-    """Each rating names a competency of the version, once, with a proficiency in its scale."""
-    known = {c.key for c in version.competencies}
-    lo, hi = version.scale_min, version.scale_max
-    errors: list[FieldError] = []
-    seen: set[str] = set()
-    for i, rating in enumerate(ratings):
-        if rating.competency not in known:
-            errors.append(FieldError(field=f"{path}[{i}].competency", message=(
-                f"'{rating.competency}' is not a competency of rubric version "
-                f"{version.version}")))
-        elif rating.competency in seen:
-            errors.append(FieldError(field=f"{path}[{i}].competency",
-                                     message=f"'{rating.competency}' is rated twice"))
-        seen.add(rating.competency)
-        if not lo <= rating.proficiency <= hi:
-            errors.append(FieldError(field=f"{path}[{i}].proficiency",
-                                     message=f"must be within the scale {lo}..{hi}"))
-    return errors
-
-
 def set_ratings(session: Session, assessment: Assessment, data: RatingsUpdate,
                 principal: Principal) -> Assessment:
     """Replace every rating of one rater (role + id). Nothing changes unless all is valid."""
-    rater_id = data.rater_id
-    if data.rater_role == "self":
-        rater_id = rater_id or assessment.person_external_id
-        if rater_id != assessment.person_external_id:
-            raise InvalidInput.field("rater_id", "self ratings are the assessed person's own: "
-                                                 f"'{assessment.person_external_id}'")
-    elif rater_id is None:
-        raise InvalidInput.field("rater_id", f"required for {data.rater_role} ratings")
+    rater_id = rules.rater_id(data.rater_role, data.rater_id, assessment.person_external_id)
     if principal.person is not None and not (
             data.rater_role == "self" and principal.person == assessment.person_external_id):
         raise Forbidden("A key bound to a person may only write its own self ratings.")
     _require_status(assessment, DRAFT, "rated")
-    version = rubrics.get_version(session, assessment.rubric_key, assessment.rubric_version)
-    if errors := validate_ratings(version, data.ratings):
+    rubric = published_rubric(session, assessment.rubric_key, assessment.rubric_version)
+    if errors := rules.validate_ratings(rubric, data.ratings):
         raise InvalidInput("Some ratings do not fit the assessment's rubric.", errors)
 
     mine = [r for r in assessment.ratings
@@ -326,7 +274,7 @@ def set_ratings(session: Session, assessment: Assessment, data: RatingsUpdate,
     kept = [(r.competency, r.rater_role, r.proficiency) for r in assessment.ratings
             if r not in mine]
     assessment.ratings_packed = pack_ratings(
-        [c.key for c in version.competencies],
+        rubric.competencies,
         kept + [(r.competency, data.rater_role, r.proficiency) for r in data.ratings])
     _touch(session, assessment)  # the version-checked UPDATE comes first (module doc)
     previous = {r.competency: r.proficiency for r in mine}
@@ -337,7 +285,7 @@ def set_ratings(session: Session, assessment: Assessment, data: RatingsUpdate,
     assessment.ratings.extend(
         Rating(position=i, competency=r.competency, rater_role=data.rater_role,
                rater_id=rater_id, proficiency=r.proficiency,
-               evidence=r.evidence if r.evidence and r.evidence.strip() else None)
+               evidence=rules.evidence(r.evidence))
         for i, r in enumerate(data.ratings))
     session.flush()
     _record(session, assessment, "ratings_set", principal, {
@@ -434,7 +382,8 @@ def get_assessments(session: Session, ids: Collection[uuid.UUID], principal: Pri
     decides), by id; the others are absent. Ratings come with them (one more query)."""
     if not ids:
         return {}
-    found = session.exec(select(Assessment).where(Assessment.id.in_(sorted(ids))))
+    found = session.exec(select(Assessment).options(*_RATINGS)
+                         .where(Assessment.id.in_(sorted(ids))))
     return {a.id: a for a in found if _can_read(a, principal)}
 
 
@@ -445,7 +394,7 @@ def assessments_of_people(session: Session, persons: Collection[str], principal:
     out: dict[str, list[Assessment]] = {p: [] for p in persons}
     wanted = [p for p in persons if people.sees(principal, p)]
     if wanted:
-        found = session.exec(select(Assessment)
+        found = session.exec(select(Assessment).options(*_RATINGS)
                              .where(Assessment.person_external_id.in_(sorted(wanted)))
                              .order_by(Assessment.created_at, Assessment.id))
         for assessment in found:

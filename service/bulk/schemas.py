@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..assessments.schemas import Cycle, RaterRole, RatingIn, Strict
+from ..assessments.roles import RoleName
+from ..assessments.schemas import Cycle, RatingIn, Strict
 from ..wire import ExternalId, Key
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "partial"]
@@ -44,7 +45,7 @@ CSV_COLUMNS = ("external_id", "display_name", "email", "org_unit", "manager_exte
 class BulkRating(RatingIn):
     """A rating with its rater (``rater_id`` defaults to the person for ``self``)."""
 
-    rater_role: RaterRole
+    rater_role: RoleName
     rater_id: ExternalId | None = None
 
 

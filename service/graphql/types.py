@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
+from ..assessments import roles
 from ..assessments.schemas import AssessmentRead
 from ..outlines.schemas import OutlineRead, TemplateVersionRead
 from ..outlines.schemas import TemplateSummary as TemplateSummaryRead
@@ -46,13 +47,8 @@ class AssessmentStatus(Enum):
     superseded = "superseded"
 
 
-@strawberry.enum
-class RaterRole(Enum):
-    self = "self"
-    manager = "manager"
-    peer = "peer"
-    upward = "upward"
-    other = "other"
+# The shared roles; GraphQL names them by their wire values (self, manager, ...).
+RaterRole = strawberry.enum(Enum("RaterRole", {r.value: r.value for r in roles.RaterRole}))
 
 
 @strawberry.enum

@@ -52,8 +52,9 @@ class TemplateVersion(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
+    # lazy="raise" here and below: queries load what they use (service.DOCS, service._OUTLINE).
     template: Template = Relationship(back_populates="versions",
-                                      sa_relationship_kwargs={"lazy": "selectin"})
+                                      sa_relationship_kwargs={"lazy": "raise"})
 
 
 _outline_row_version = row_version_column()
@@ -83,10 +84,10 @@ class Outline(SQLModel, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
-    template_version: TemplateVersion = Relationship(sa_relationship_kwargs={"lazy": "selectin"})
+    template_version: TemplateVersion = Relationship(sa_relationship_kwargs={"lazy": "raise"})
     competency_links: list["OutlineCompetency"] = Relationship(
         sa_relationship_kwargs={"order_by": "OutlineCompetency.position",
-                                "cascade": "all, delete-orphan", "lazy": "selectin"})
+                                "cascade": "all, delete-orphan", "lazy": "raise"})
 
     @property
     def competencies(self) -> list[str]:

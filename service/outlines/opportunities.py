@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from ..auth.principal import Principal
 from ..readiness import reports as readiness
-from ..rubrics import service as rubrics
+from ..rubrics.published import published_rubric
 from . import service
 from .models import Outline
 
@@ -106,8 +106,7 @@ def _tour(comp, report: dict[str, Any]) -> dict[str, Any]:
 def draft_from_gaps(session: Session, assessment_id: uuid.UUID, principal: Principal,
                     limit: int) -> Drafted:
     report = json.loads(readiness.assessment_report(session, assessment_id, principal))
-    rubric = rubrics.to_content(rubrics.get_version(
-        session, report["rubric"]["key"], report["rubric"]["version"]), report["rubric"]["key"])
+    rubric = published_rubric(session, report["rubric"]["key"], report["rubric"]["version"]).doc
     comps = {c.key: c for c in rubric.competencies}
     person = readiness.assessment_subject(session, assessment_id)
     outlines, created = [], 0

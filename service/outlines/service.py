@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from sqlalchemy import and_, or_
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from .. import versioning
@@ -21,7 +22,7 @@ from ..http import encode_cursor, etag
 from ..models import utcnow
 from ..people import service as people
 from ..problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, field_path
-from ..rubrics import service as rubrics
+from ..rubrics.published import PublishedRubric, published_rubric
 from . import render as rendering
 from .models import (
     ACTIVE,
@@ -47,7 +48,7 @@ from .schemas import (
     TemplateVersionRead,
     TemplateVersionSummary,
 )
-from .validation import RubricView, check_values, definition_errors
+from .validation import RubricLookup, check_values, definition_errors
 
 CONTENT_DIR = Path(__file__).parent / "content"
 
@@ -64,7 +65,15 @@ EDITABLE = frozenset({DRAFT, ACTIVE})
 
 # === templates ===============================================================================
 
-DOCS = versioning.Versioned(Template, TemplateVersion, "template_id", "template")
+DOCS = versioning.Versioned(Template, TemplateVersion, "template_id", "template",
+                            loads=(selectinload(TemplateVersion.template),))
+# An outline comes with its template version (and that version's template) and its links.
+_OUTLINE = (selectinload(Outline.template_version).selectinload(TemplateVersion.template),
+            selectinload(Outline.competency_links))
+
+
+def _outlines():
+    return select(Outline).options(*_OUTLINE)
 
 
 def _template(session: Session, key: str) -> Template:
@@ -166,21 +175,16 @@ def retire(session: Session, version: TemplateVersion) -> TemplateVersion:
 
 # --- references into other domains ------------------------------------------------------------
 
-def _rubric_lookup(session: Session):
-    """A cached ``key -> RubricView | None`` over each rubric's latest published version."""
-    cache: dict[str, RubricView | None] = {}
+def _rubric_lookup(session: Session) -> RubricLookup:
+    """Each rubric's latest published version, looked up once per check."""
+    cache: dict[str, PublishedRubric | None] = {}
 
-    def lookup(key: str) -> RubricView | None:
+    def lookup(key: str) -> PublishedRubric | None:
         if key not in cache:
             try:
-                found = rubrics.get_latest_published(session, key)
+                cache[key] = published_rubric(session, key)
             except NotFound:
                 cache[key] = None
-            else:
-                cache[key] = RubricView(
-                    key=key, version=found.version,
-                    levels=frozenset(lv.key for lv in found.levels),
-                    competencies=frozenset(c.key for c in found.competencies))
         return cache[key]
 
     return lookup
@@ -211,8 +215,8 @@ def _link_errors(session: Session, content: OutlineContent, principal: Principal
         errors.append(FieldError(field="assessment_id", message=(
             f"the assessment is about '{assessment.person_external_id}', "
             f"not '{content.person}'")))
-    version = rubrics.get_version(session, assessment.rubric_key, assessment.rubric_version)
-    known = {c.key for c in version.competencies}
+    known = published_rubric(session, assessment.rubric_key,
+                             assessment.rubric_version).competency_set
     errors += [FieldError(field=f"competencies[{i}]", message=(
                    f"unknown competency '{key}' in rubric '{assessment.rubric_key}' "
                    f"version {assessment.rubric_version}"))
@@ -243,7 +247,7 @@ def _self_service(principal: Principal | None) -> str | None:
 
 
 def get_outline(session: Session, outline_id: uuid.UUID, principal: Principal | None) -> Outline:
-    outline = session.get(Outline, outline_id)
+    outline = session.get(Outline, outline_id, options=_OUTLINE)
     me = _self_service(principal)
     if outline is None or (me is not None and me not in (outline.person, outline.owner)):
         raise NotFound(f"No outline with id '{outline_id}'.")  # others' outlines stay unseen
@@ -339,7 +343,7 @@ def create_outline(session: Session, data: OutlineCreate, principal: Principal) 
     owner = data.owner or principal.person or data.person
     _confine(session, principal, data, owner)
     outline = Outline(template_version=version, title=data.title, status=data.status,
-                      created_by=principal.id)
+                      created_by=principal.id, competency_links=[])
     return _write(session, outline, version, data, owner, principal)
 
 
@@ -361,7 +365,8 @@ def draft_outline(session: Session, *, template_key: str, title: str, values: di
             FieldError(field=field_path(e["loc"]), message=e["msg"]) for e in exc.errors()
         ]) from exc
     version = _pinned_version(session, TemplateRef(key=template_key))
-    outline = Outline(template_version=version, title=title, status=DRAFT, created_by=created_by)
+    outline = Outline(template_version=version, title=title, status=DRAFT, created_by=created_by,
+                      competency_links=[])
     return _write(session, outline, version, content, owner or person, None)
 
 
@@ -396,7 +401,7 @@ def list_outlines(session: Session, principal: Principal | None, *, limit: int,
                   competency: str | None = None, assessment_id: uuid.UUID | None = None
                   ) -> tuple[list[Outline], str | None]:
     """Newest first; the cursor is the (created_at, id) of the last outline of the page."""
-    query = _filtered(select(Outline), template=template, person=person, status=status,
+    query = _filtered(_outlines(), template=template, person=person, status=status,
                       quadrant=quadrant, competency=competency, assessment_id=assessment_id)
     if (me := _self_service(principal)) is not None:
         query = query.where(or_(Outline.person == me, Outline.owner == me))
@@ -437,7 +442,7 @@ def find_outlines(session: Session, assessment_id: uuid.UUID | None, competency:
                   template_key: str | None) -> list[Outline]:
     """Every outline matching all the given links (None matches anything), oldest first, with
     no principal filter: for other domains avoiding duplicate drafts."""
-    query = _filtered(select(Outline), template=template_key, person=None, status=None,
+    query = _filtered(_outlines(), template=template_key, person=None, status=None,
                       quadrant=None, competency=competency, assessment_id=assessment_id)
     return list(session.exec(query.order_by(Outline.created_at, Outline.id)))
 
@@ -469,7 +474,7 @@ def load_defaults(session: Session) -> list[str]:
     for path in sorted(CONTENT_DIR.glob("*.yaml")):
         doc = parse_document(path.read_bytes())
         published = session.exec(
-            select(TemplateVersion).join(Template)
+            select(TemplateVersion).join(Template).options(*DOCS.loads)
             .where(Template.key == doc.key, TemplateVersion.status == PUBLISHED)).all()
         if any(to_content(v) == doc for v in published):
             messages.append(f"template {doc.key}: up to date")
@@ -501,7 +506,7 @@ def outlines_about(session: Session, persons: Collection[str], principal: Princi
     may see them); every person gets a list."""
     out: dict[str, list[Outline]] = {p: [] for p in persons}
     if persons:
-        for outline in session.exec(_visible(principal, select(Outline).where(
+        for outline in session.exec(_visible(principal, _outlines().where(
                 Outline.person.in_(sorted(persons))))):
             out[outline.person].append(outline)
     return out
@@ -513,7 +518,7 @@ def outlines_of_assessments(session: Session, assessment_ids: Collection[uuid.UU
     this principal may see them; every assessment gets a list."""
     out: dict[uuid.UUID, list[Outline]] = {a: [] for a in assessment_ids}
     if assessment_ids:
-        for outline in session.exec(_visible(principal, select(Outline).where(
+        for outline in session.exec(_visible(principal, _outlines().where(
                 Outline.assessment_id.in_(sorted(assessment_ids))))):
             out[outline.assessment_id].append(outline)
     return out

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from ..problems import FieldError
+from ..rubrics.published import PublishedRubric
 from .schemas import TEXT_LIMIT, TemplateContent, TemplateField
 
 # Defaults when a field sets no bound of its own.
@@ -22,17 +23,8 @@ RUBRIC_TYPES = {"competency", "level"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-@dataclass(frozen=True)
-class RubricView:
-    """What value checks need from a rubric's latest published version."""
-
-    key: str
-    version: int
-    levels: frozenset[str]
-    competencies: frozenset[str]
-
-
-RubricLookup = Callable[[str], RubricView | None]
+# A rubric key -> its latest published version (None: it has none).
+RubricLookup = Callable[[str], PublishedRubric | None]
 
 
 def repeats(keys: Iterable[str]) -> list[bool]:
@@ -241,7 +233,7 @@ def _check_reference(f: TemplateField, value: Any, rubric: RubricLookup) -> str:
     view = rubric(f.rubric or "")
     if view is None:
         raise _Invalid(f"rubric '{f.rubric}' has no published version to check against")
-    known = view.competencies if kind == "competency" else view.levels
+    known = view.competency_set if kind == "competency" else view.level_set
     if value not in known:
         raise _Invalid(f"unknown {kind} '{value[:100]}' in rubric '{view.key}' "
                        f"version {view.version}")

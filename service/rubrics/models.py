@@ -52,12 +52,13 @@ class RubricVersion(SQLModel, table=True):
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     rubric: Rubric = Relationship(back_populates="versions")
+    # lazy="raise" here and on Competency: reads load the content explicitly (service.CONTENT).
     levels: list["RubricLevel"] = Relationship(
         sa_relationship_kwargs={"order_by": "RubricLevel.position",
-                                "cascade": "all, delete-orphan", "lazy": "selectin"})
+                                "cascade": "all, delete-orphan", "lazy": "raise"})
     competencies: list["Competency"] = Relationship(
         sa_relationship_kwargs={"order_by": "Competency.position",
-                                "cascade": "all, delete-orphan", "lazy": "selectin"})
+                                "cascade": "all, delete-orphan", "lazy": "raise"})
 
 
 class RubricLevel(SQLModel, table=True):
@@ -85,10 +86,10 @@ class Competency(SQLModel, table=True):
 
     expectations: list["Expectation"] = Relationship(
         sa_relationship_kwargs={"order_by": "Expectation.position",
-                                "cascade": "all, delete-orphan", "lazy": "selectin"})
+                                "cascade": "all, delete-orphan", "lazy": "raise"})
     recommendations: list["Recommendation"] = Relationship(
         sa_relationship_kwargs={"order_by": "Recommendation.position",
-                                "cascade": "all, delete-orphan", "lazy": "selectin"})
+                                "cascade": "all, delete-orphan", "lazy": "raise"})
 
 
 class Expectation(SQLModel, table=True):

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from .. import events, versioning
@@ -54,7 +55,11 @@ EXPORT_FORMATS = {"json": "application/json", "yaml": "application/yaml", "csv":
 
 # --- reading ---------------------------------------------------------------------------------
 
-DOCS = versioning.Versioned(Rubric, RubricVersion, "rubric_id", "rubric")
+# A version read whole: levels, competencies and their expectations and recommendations.
+CONTENT = (selectinload(RubricVersion.levels),
+           selectinload(RubricVersion.competencies).selectinload(Competency.expectations),
+           selectinload(RubricVersion.competencies).selectinload(Competency.recommendations))
+DOCS = versioning.Versioned(Rubric, RubricVersion, "rubric_id", "rubric", loads=CONTENT)
 
 
 def _rubric(session: Session, key: str) -> Rubric:
@@ -363,7 +368,7 @@ def load_defaults(session: Session) -> list[str]:
     for path in sorted(CONTENT_DIR.glob("*.yaml")):
         doc = parse_document(path.read_bytes(), "application/yaml")
         published = session.exec(
-            select(RubricVersion).join(Rubric)
+            select(RubricVersion).join(Rubric).options(*CONTENT)
             .where(Rubric.key == doc.key, RubricVersion.status == PUBLISHED)
         ).all()
         if any(to_content(v, doc.key) == doc for v in published):

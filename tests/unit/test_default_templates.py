@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from service.outlines.schemas import TemplateCreate
-from service.outlines.validation import RubricView, definition_errors
+from service.outlines.validation import definition_errors
+from service.rubrics.published import PublishedRubric
+from service.rubrics.schemas import RubricCreate
 
 ROOT = Path(__file__).resolve().parents[2] / "service"
 TEMPLATES = ROOT / "outlines" / "content"
@@ -64,12 +66,10 @@ def fields(key: str) -> dict:
     return {f.key: f for f in load(key).fields}
 
 
-def shipped_rubric(key: str) -> RubricView | None:
+def shipped_rubric(key: str) -> PublishedRubric | None:
     if key != RUBRIC["key"]:
         return None
-    return RubricView(key=key, version=1,
-                      levels=frozenset(lv["key"] for lv in RUBRIC["levels"]),
-                      competencies=frozenset(c["key"] for c in RUBRIC["competencies"]))
+    return PublishedRubric(key, 1, RubricCreate.model_validate(RUBRIC))
 
 
 def test_exactly_the_three_default_templates_ship():

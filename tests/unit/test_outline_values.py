@@ -2,10 +2,15 @@
 
 from service.outlines.render import Document, md_markdown, md_text, to_html, to_markdown
 from service.outlines.schemas import TemplateField
-from service.outlines.validation import RubricView, check_values
+from service.outlines.validation import check_values
+from service.rubrics.published import PublishedRubric
+from service.rubrics.schemas import RubricCreate
 
-LADDER = RubricView(key="ladder", version=3, levels=frozenset({"junior", "senior"}),
-                    competencies=frozenset({"craft", "delivery"}))
+LADDER = PublishedRubric("ladder", 3, RubricCreate.model_validate({
+    "key": "ladder", "name": "Ladder", "scale": {"min": 1, "max": 5},
+    "levels": [{"key": "junior", "name": "Junior", "order": 1},
+               {"key": "senior", "name": "Senior", "order": 2}],
+    "competencies": [{"key": "craft", "name": "Craft"}, {"key": "delivery", "name": "Delivery"}]}))
 
 
 def lookup(key):
