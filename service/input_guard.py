@@ -12,7 +12,7 @@ from contextlib import suppress
 
 from fastapi import Request
 
-from .auth.principal import bearer, current_principal
+from .auth.deps import bearer, current_principal
 from .db import open_session
 from .wire import NUL, escape_nul, nul_error, nul_paths
 
