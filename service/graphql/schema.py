@@ -64,7 +64,7 @@ def build_schema(introspection: bool = True) -> AscentSchema:
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
-        AddValidationRules([NoNulLiterals]),
+        partial(AddValidationRules, [NoNulLiterals]),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
