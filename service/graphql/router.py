@@ -82,10 +82,15 @@ def ide_page(request: Request) -> HTMLResponse:
 
 class GraphQLEndpoint(GraphQLRouter):
     def decode_json(self, data: str | bytes) -> object:
+        """A problem+json 400, as REST answers it, for a body (or GET ``variables``) that is
+        not JSON, not UTF-8, or nested too deeply to parse (Strawberry would answer the first
+        as plain text and fail on the others)."""
         try:
             return json.loads(data)
-        except RecursionError as exc:  # a problem+json 400, as REST answers it
+        except RecursionError as exc:
             raise BadRequest("The request is nested too deeply to be parsed.") from exc
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise BadRequest("The request is not valid JSON (UTF-8).") from exc
 
     async def parse_http_body(self, request):
         """The request as Strawberry reads it (a POST body or GET parameters), with no NUL in
