@@ -7,12 +7,17 @@ The write operations are enumerated from the OpenAPI document: a NUL goes into e
 field of every JSON request body, every string query, path and header parameter of every
 operation, so a route added later is covered without a change here."""
 
+import asyncio
 import copy
 import json
+import socket
+import threading
+import time
 import uuid
 from typing import Any
 
 import pytest
+import uvicorn
 import yaml
 from sqlalchemy import func, select
 
@@ -440,3 +445,82 @@ async def test_bulk_csv_cells_still_convert_but_ndjson_numbers_must_be_numbers(a
     job = await run_import(app, admin, ndjson(text), NDJSON, mode="partial")
     assert (job["status"], job["failed"]) == ("partial", 1), job
     assert [e["field"] for e in job["errors"]] == ["ratings[0].proficiency"]
+
+
+# --- over a real connection ----------------------------------------------------------------------
+
+class Connection:
+    """One kept-alive HTTP/1.1 connection (a plain socket, so a reconnect cannot hide)."""
+
+    def __init__(self, port: int, secret: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.secret, self.buffer = secret, b""
+
+    def request(self, method: str, target: str, body: bytes = b"",
+                media: str = "application/json") -> tuple[int, dict[str, str], bytes]:
+        head = (f"{method} {target} HTTP/1.1\r\nHost: ascent.test\r\n"
+                f"Authorization: Bearer {self.secret}\r\nContent-Type: {media}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        self.sock.sendall(head + body)
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self._recv()
+        raw, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        status_line, *lines = raw.decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in lines)}
+        size = int(headers.get("content-length", 0))
+        while len(self.buffer) < size:
+            self.buffer += self._recv()
+        payload, self.buffer = self.buffer[:size], self.buffer[size:]
+        return int(status_line.split()[1]), headers, payload
+
+    def _recv(self) -> bytes:
+        data = self.sock.recv(1 << 16)
+        assert data, "the server closed the connection"
+        return data
+
+
+@pytest.fixture
+def server(app):
+    """The app behind uvicorn on a free port of 127.0.0.1."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None,
+                            timeout_keep_alive=60)
+    served = uvicorn.Server(config)
+    thread = threading.Thread(target=served.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not served.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    yield served.servers[0].sockets[0].getsockname()[1]
+    served.should_exit = True
+    thread.join(30)
+
+
+async def test_bad_input_over_one_kept_alive_connection(server, make_key, engine, ladder):
+    conn = Connection(server, make_key("admin"))
+    deep = b"[" * DEPTH + b"]" * DEPTH
+    before = rows(engine)
+    cases = [
+        ("PUT", "/v1/people/X", json.dumps(person_doc("X", display_name="a\x00b")).encode(),
+         "application/json", 422),
+        ("GET", "/v1/people?org_unit=a%00b", b"", "application/json", 422),
+        ("GET", "/v1/rubrics/a%00b", b"", "application/json", 422),
+        ("PUT", "/v1/people/X", b'{"display_name": "caf\xe9"}', "application/json", 400),
+        ("PUT", "/v1/people/X", b'{"display_name": ' + deep + b"}", "application/json", 400),
+        ("POST", "/v1/rubrics:import", deep, "application/yaml", 422),
+        ("POST", "/graphql", b'{"query": "query($v: JSON) { __typename }", "variables": {"v": '
+         + deep + b"}}", "application/json", 400),
+        ("GET", f"/v1/people?limit={HUGE}", b"", "application/json", 422),
+        ("PUT", "/v1/people/X", b'{"display_name": "' + b"x" * (50 * 1024 * 1024) + b'"}',
+         "application/json", 413),
+    ]
+    for method, target, body, media, status in cases:
+        got, headers, payload = await asyncio.to_thread(conn.request, method, target, body,
+                                                        media)
+        assert got == status, (method, target, got, payload[:300])
+        assert headers["content-type"].startswith(PROBLEM)
+        assert headers.get("connection", "").lower() != "close", (method, target)
+        assert json.loads(payload)["status"] == status
+        served, _, listing = await asyncio.to_thread(conn.request, "GET", "/v1/rubrics")
+        assert served == 200, listing[:300]  # the same connection, the next request
+    assert rows(engine) == before
