@@ -9,6 +9,7 @@ with their line and field; the runner reports them without planning the item.
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -38,6 +39,7 @@ _EXTERNAL_ID = TypeAdapter(ExternalId)
 _KEY = TypeAdapter(Key)
 _RUBRIC_REF = TypeAdapter(RubricRef)
 _BOOL = TypeAdapter(bool)
+_QUOTED_CELL = re.compile(r"(?:^|,)\"?'")  # a cell (quoted or not) that starts with '
 _CSV_FIELD = {**{v: k for k, v in CSV_PERSON.items()}, "rubric.key": "rubric",
               "rubric.version": "rubric_version", "person": "external_id"}
 
@@ -230,8 +232,9 @@ def _rubric(item: Item, value: Any) -> None:
 class _Source:
     """Decoded lines for ``csv.reader``, one at a time, noting lines that are too long or not
     UTF-8 (they reach the reader as blank lines) and the byte offset reached. ``nul`` and
-    ``quote`` say whether the lines read since they were last reset hold a NUL or a ``'``
-    (tested on the whole line, so a row without either costs nothing per cell)."""
+    ``quote`` say whether the lines read since they were last reset hold a NUL or a cell
+    starting with ``'`` (tested on the whole line: a row with neither costs nothing per
+    cell)."""
 
     def __init__(self, f: IO[bytes], limit: int) -> None:
         self._lines, self.limit = _lines(f, limit), limit
@@ -252,8 +255,10 @@ class _Source:
         except UnicodeDecodeError as exc:
             self.bad[number] = f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
             return "\n"
-        self.nul = self.nul or NUL in text
-        self.quote = self.quote or "'" in text
+        if NUL in text:
+            self.nul = True
+        if "'" in text and _QUOTED_CELL.search(text):
+            self.quote = True
         return text
 
 
@@ -377,12 +382,13 @@ def csv_items(f: IO[bytes], max_line: int) -> Iterator[Item]:
             continue
         line, last = last + 1, reader.line_num
         nul_errors = None
-        if source.quote:  # undo what the export did to formula-like cells (csv_cells)
-            row = [read_cell(cell) for cell in row]
-        if source.nul:
-            nul_errors = [(line, names[i] if i < len(names) else "", NUL_MESSAGE)
-                          for i, cell in enumerate(row) if NUL in cell]
-        source.nul = source.quote = False
+        if source.quote or source.nul:
+            if source.quote:  # undo what the export did to formula-like cells (csv_cells)
+                row = [read_cell(cell) for cell in row]
+            if source.nul:
+                nul_errors = [(line, names[i] if i < len(names) else "", NUL_MESSAGE)
+                              for i, cell in enumerate(row) if NUL in cell]
+            source.nul = source.quote = False
         if source.bad and (bad := next((source.bad[n] for n in range(line, last + 1)
                                         if n in source.bad), None)):
             broken.append(Item("csv", line, source.offset, errors=[(line, "", bad)]))
