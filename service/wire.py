@@ -1,5 +1,6 @@
 """Wire primitives every domain's ``schemas.py`` shares: the strict base model and the
-constrained string types, defined once so a rule about keys or names changes in one place."""
+constrained string types, defined once so a rule about keys or names changes in one place;
+the NUL rule every entry point applies; the YAML loader for documents from outside."""
 
 import uuid
 from typing import Annotated, Any
