@@ -23,8 +23,10 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 
 
-# A UUID as JSON carries it (text), accepted by the strict models below.
-Uuid = Annotated[uuid.UUID, StrictMode(False)]
+# What JSON can only carry as text (an enum's value, a UUID) is taken from text even by the
+# strict models below: ``Annotated[RaterRole, AsText]``.
+AsText = StrictMode(False)
+Uuid = Annotated[uuid.UUID, AsText]
 
 
 class Strict(BaseModel):

@@ -21,7 +21,7 @@ import uvicorn
 import yaml
 from sqlalchemy import func, select
 
-from service.readiness.service import ensure_default_policy
+from service.readiness.policies import ensure_default_policy
 from service.settings import Settings
 from service.tables import load_all
 from tests.factories.assessments import create_assessment, rate
@@ -117,8 +117,9 @@ def instance(schema: dict, spec: dict, path: str = "", strings: list | None = No
                for name, sub in schema.get("properties", {}).items()}
         extra = schema.get("additionalProperties")
         if not schema.get("properties") and extra is not False:
-            doc["k"] = instance(extra if isinstance(extra, dict) else {}, spec,
-                                f"{path}.k" if path else "k", strings)
+            key = (_resolve(schema.get("propertyNames", {}), spec).get("enum") or ["k"])[0]
+            doc[key] = instance(extra if isinstance(extra, dict) else {}, spec,
+                                f"{path}.{key}" if path else key, strings)
         return doc
     if kind == "array":
         return [instance(schema.get("items", {}), spec, f"{path}[0]", strings)]
@@ -129,7 +130,8 @@ def instance(schema: dict, spec: dict, path: str = "", strings: list | None = No
     if kind == "boolean":
         return True
     strings.append(path)  # a string, or anything (``Any`` fields take strings too)
-    return "x"
+    return {"uuid": str(uuid.uuid4()), "date": "2026-12-31",
+            "date-time": "2026-12-31T12:00:00Z"}.get(schema.get("format"), "x")
 
 
 def put_at(doc: Any, path: str, value: Any) -> Any:
@@ -416,6 +418,19 @@ async def test_yaml_with_keys_that_are_not_strings_is_a_422(admin, engine, docum
 
 
 # --- numbers are not strings on the wire -------------------------------------------------------
+
+async def test_every_json_body_takes_text_where_json_has_only_text(app, admin, ladder):
+    """Strict types refuse a number sent as text, never the text JSON carries an enum's value,
+    a UUID or a date as (strict validation of parsed JSON would want Python objects there)."""
+    spec = app.openapi()
+    for method, path, schema in json_body_operations(app):
+        response = await admin.request(method, path, json=instance(schema, spec, strings=[]),
+                                       headers=headers_for(method))
+        assert response.status_code < 500, (method, path, response.text[:300])
+        problems = (response.json().get("errors") or []) if response.status_code >= 400 else []
+        refused = [e for e in problems if "instance of" in e["message"]]
+        assert refused == [], (method, path, refused)
+
 
 async def test_numbers_and_booleans_sent_as_strings_are_422(admin, engine, ladder):
     assessment = await create_assessment(admin, "E1")

@@ -8,8 +8,10 @@ import io
 import pytest
 
 from service.auth import service as auth_service
-from service.readiness import service as readiness_service
-from service.readiness.service import ensure_default_policy
+from service.readiness import policies as readiness_policies
+from service.readiness import specs as readiness_specs
+from service.readiness.policies import ensure_default_policy
+from service.rubrics import published as published_rubrics
 from service.rubrics import service as rubrics_service
 from service.settings import Settings
 from service.tables import load_all
@@ -95,8 +97,10 @@ async def test_export_import_export_is_byte_identical_and_keeps_the_text(
 
     truncate_all(engine, load_all().metadata)
     auth_service._cache.clear()
-    readiness_service.clear_caches()
+    readiness_policies.clear_cache()
+    readiness_specs.clear_cache()
     rubrics_service.clear_caches()
+    published_rubrics.clear_cache()
     await load_ladder(engine)
     async with client_with(make_key("admin")) as fresh:
         job = await run_import(app, fresh, exported, CSV)
