@@ -3,7 +3,7 @@
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import docs, edge, graphql, logs, metrics, problems
@@ -15,6 +15,7 @@ from .bulk import runner as bulk_runner
 from .bulk.routes import router as bulk_router
 from .db import engine_for, migration_state
 from .handlers import register_handlers
+from .input_guard import reject_nul_input
 from .limits import BodySizeLimit
 from .ops import router as ops_router
 from .outlines.routes import router as outlines_router
@@ -98,7 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "The resource was changed by another request; fetch it again."), request.url.path)
 
     for router in ROUTERS:
-        app.include_router(router)
+        guard = [] if router is ops_router else [Depends(reject_nul_input)]  # ops: public
+        app.include_router(router, dependencies=guard)
     register_handlers()
     docs.install(app)
     graphql.install(app, settings)  # /graphql and its IDE's local assets

@@ -309,8 +309,9 @@ def _follow(client, job):
 
 def _report(client, job, errors_file: Path | None, shown: int = 50) -> None:
     """The outcome, a table of the first ``shown`` row errors, and all of them in a file."""
-    import csv
     from itertools import islice
+
+    from . import csv_cells
 
     style = "green" if job.ok else "yellow" if job.status == "partial" else "red"
     err.print(f"[{style}]{job.status}[/{style}]: {job.succeeded} applied, {job.failed} rejected"
@@ -324,7 +325,7 @@ def _report(client, job, errors_file: Path | None, shown: int = 50) -> None:
     err.print(table)
     if errors_file:
         with errors_file.open("w", newline="") as out:
-            writer = csv.writer(out)
+            writer = csv_cells.Writer(out)
             writer.writerow(["line", "field", "message", "external_id", "cycle"])
             writer.writerows([e.line, e.field, e.message, e.external_id or "", e.cycle or ""]
                              for e in client.job_errors(job.id))

@@ -14,6 +14,7 @@ import re
 import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from asgi_correlation_id import CorrelationIdFilter, CorrelationIdMiddleware
 from asgi_correlation_id.context import correlation_id
@@ -30,7 +31,9 @@ _SECRETS = (
     (re.compile(r"\basc_[A-Za-z0-9_-]{20,}"), "asc_[redacted]"),  # not the 8-char prefix
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), "whsec_[redacted]"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[jwt redacted]"),
-    (re.compile(r"\[parameters: .*?\]\n?", re.S), "[parameters: redacted]\n"),
+    # SQLAlchemy writes the bound parameters as one repr on one line: blank the whole line (a
+    # parameter may itself hold "]").
+    (re.compile(r"\[parameters: [^\n]*"), "[parameters: redacted]"),
 )
 QUIET_PATHS = frozenset({"/metrics", "/livez", "/healthz", "/readyz"})  # probes: debug only
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "correlation_id",
@@ -56,7 +59,22 @@ class JsonFormatter(logging.Formatter):
                      if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(line, default=str, ensure_ascii=False))
+        # Redact the values, then encode: redacting the encoded line could put a raw newline
+        # into it (one record on two lines) or break its escapes (invalid JSON).
+        return json.dumps(_redacted(line), ensure_ascii=False)
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` as JSON data with every string redacted (anything else becomes its str)."""
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {redact(str(k)): _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redacted(v) for v in value]
+    return redact(str(value))
 
 
 def _request_id(record: logging.LogRecord) -> str | None:

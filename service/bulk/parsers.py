@@ -9,6 +9,7 @@ with their line and field; the runner reports them without planning the item.
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -17,8 +18,9 @@ from typing import IO, Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..assessments.schemas import RubricRef
+from ..csv_cells import read_cell
 from ..problems import field_path
-from ..wire import ExternalId, Key
+from ..wire import NUL, NUL_MESSAGE, ExternalId, Key, nul_paths
 from .schemas import (
     CSV_ASSESSMENT,
     CSV_COLUMNS,
@@ -36,6 +38,8 @@ _RATINGS = TypeAdapter(list[BulkRating])
 _EXTERNAL_ID = TypeAdapter(ExternalId)
 _KEY = TypeAdapter(Key)
 _RUBRIC_REF = TypeAdapter(RubricRef)
+_BOOL = TypeAdapter(bool)
+_QUOTED_CELL = re.compile(r"(?:^|,)\"?'")  # a cell (quoted or not) that starts with '
 _CSV_FIELD = {**{v: k for k, v in CSV_PERSON.items()}, "rubric.key": "rubric",
               "rubric.version": "rubric_version", "person": "external_id"}
 
@@ -146,10 +150,17 @@ def _parse_line(item: Item, raw: bytes) -> None:
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         item.error("", f"not valid JSON: {exc}")
         return
+    except RecursionError:
+        item.error("", "not valid JSON: nested too deeply")
+        return
     if not isinstance(doc, dict):
         item.error("", "each line must be a JSON object")
         return
     _context(item, doc)
+    if b"\\u0000" in raw and (paths := nul_paths(doc)):
+        for path in paths:
+            item.error(path, NUL_MESSAGE)
+        return
     try:
         line = _LINE.validate_python(doc)
     except ValidationError as exc:
@@ -220,12 +231,16 @@ def _rubric(item: Item, value: Any) -> None:
 
 class _Source:
     """Decoded lines for ``csv.reader``, one at a time, noting lines that are too long or not
-    UTF-8 (they reach the reader as blank lines) and the byte offset reached."""
+    UTF-8 (they reach the reader as blank lines) and the byte offset reached. ``nul`` and
+    ``quote`` say whether the lines read since they were last reset hold a NUL or a cell
+    starting with ``'`` (tested on the whole line: a row with neither costs nothing per
+    cell)."""
 
     def __init__(self, f: IO[bytes], limit: int) -> None:
         self._lines, self.limit = _lines(f, limit), limit
         self.bad: dict[int, str] = {}
         self.offset = 0
+        self.nul = self.quote = False
 
     def __iter__(self):
         return self
@@ -236,10 +251,15 @@ class _Source:
             self.bad[number] = f"the line is longer than {self.limit} bytes"
             return "\n"
         try:
-            return (raw.removeprefix(BOM) if number == 1 else raw).decode("utf-8")
+            text = (raw.removeprefix(BOM) if number == 1 else raw).decode("utf-8")
         except UnicodeDecodeError as exc:
             self.bad[number] = f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
             return "\n"
+        if NUL in text:
+            self.nul = True
+        if "'" in text and _QUOTED_CELL.search(text):
+            self.quote = True
+        return text
 
 
 def _header(columns: list[str]) -> dict[str, int]:
@@ -302,10 +322,10 @@ class _Group:
         item, columns = self.item, self.columns
         item.end = end
         values = dict(zip(columns.head_names, self.head, strict=True))
-        try:
+        try:  # CSV cells are text: converted (strict=False), unlike JSON values
             pins = CsvAssessment.model_validate(
                 {k: values.get(k) or None for k in ("external_id", "cycle", *CSV_ASSESSMENT)
-                 if k in values})
+                 if k in values}, strict=False)
             item.rubric_key, item.rubric_version = pins.rubric, pins.rubric_version
             item.target_level, item.status = pins.target_level, pins.status
         except ValidationError as exc:
@@ -313,10 +333,16 @@ class _Group:
                 item.errors.append((self.line, path, message))
         item.person = {CSV_PERSON[k]: (v if v != "" else None) for k, v in values.items()
                        if k in CSV_PERSON and not (v == "" and k in ("display_name", "active"))}
+        if "active" in item.person:
+            try:
+                item.person["active"] = _BOOL.validate_python(item.person["active"], strict=False)
+            except ValidationError as exc:
+                item.errors.append((self.line, "active", exc.errors()[0]["msg"]))
         names = columns.rating_names
         try:  # empty cells are absent values (rater_id of a self rating, no evidence)
             item.ratings = _RATINGS.validate_python(
-                [{n: v for n, v in zip(names, r, strict=True) if v != ""} for r in self.ratings])
+                [{n: v for n, v in zip(names, r, strict=True) if v != ""} for r in self.ratings],
+                strict=False)
         except ValidationError as exc:
             for e in exc.errors():
                 index, *rest = e["loc"]
@@ -336,6 +362,10 @@ def csv_items(f: IO[bytes], max_line: int) -> Iterator[Item]:
         raise FileError(1, "", f"the header is not valid CSV: {exc}") from exc
     if 1 in source.bad:
         raise FileError(1, "", source.bad[1])
+    if source.nul:
+        raise FileError(1, "", f"the header {NUL_MESSAGE}")
+    source.nul = source.quote = False
+    names = [c.strip() for c in header]
     columns = _Columns(_header(header))
     width, key_of = columns.width, columns.key
     seen, group, last = _Duplicates(), None, 1
@@ -351,6 +381,14 @@ def csv_items(f: IO[bytes], max_line: int) -> Iterator[Item]:
             last = reader.line_num
             continue
         line, last = last + 1, reader.line_num
+        nul_errors = None
+        if source.quote or source.nul:
+            if source.quote:  # undo what the export did to formula-like cells (csv_cells)
+                row = [read_cell(cell) for cell in row]
+            if source.nul:
+                nul_errors = [(line, names[i] if i < len(names) else "", NUL_MESSAGE)
+                              for i, cell in enumerate(row) if NUL in cell]
+            source.nul = source.quote = False
         if source.bad and (bad := next((source.bad[n] for n in range(line, last + 1)
                                         if n in source.bad), None)):
             broken.append(Item("csv", line, source.offset, errors=[(line, "", bad)]))
@@ -364,11 +402,15 @@ def csv_items(f: IO[bytes], max_line: int) -> Iterator[Item]:
         if group is not None:
             if key_of(row) == group.key:
                 group.add(row, line)
+                if nul_errors:
+                    group.item.errors += nul_errors
                 continue
             yield _finish(group, seen, source.offset)
         yield from broken
         broken.clear()
         group = _Group(columns, row, line)
+        if nul_errors:
+            group.item.errors += nul_errors
     if group is not None:
         yield _finish(group, seen, source.offset)
     yield from broken

@@ -49,6 +49,7 @@ from ..models import utcnow
 from ..people import batch as people_batch
 from ..problems import InvalidInput, ProblemError
 from ..settings import Settings
+from ..wire import escape_nul
 from . import parsers
 from .leases import HOST, RUNNER_ID, STALE, JobLeases, leases_for
 from .models import (
@@ -99,10 +100,10 @@ class Progress:
         self.failed += 1
         for line, field_, message in errors:
             self.errors_total += 1
-            if self.errors_total <= self.max_errors:
-                self.pending.append((line, field_[:500], message,
-                                     (item.external_id or "")[:200] or None,
-                                     (item.cycle or "")[:64] or None))
+            if self.errors_total <= self.max_errors:  # text quoting the file: no NUL stored
+                self.pending.append((line, escape_nul(field_)[:500], escape_nul(message),
+                                     escape_nul(item.external_id or "")[:200] or None,
+                                     escape_nul(item.cycle or "")[:64] or None))
 
 
 LIVE: dict[uuid.UUID, Progress] = {}
@@ -158,8 +159,9 @@ def _run_job(engine: Engine, settings: Settings, job_id: uuid.UUID,
             status, reason = run(engine, settings, job, batches, progress, stop)
     except parsers.FileError as exc:  # only ever before the first row (a CSV header)
         progress.errors_total += 1
-        progress.pending.append((exc.line, exc.field, exc.message, None, None))
-        reason = f"The file cannot be read: {exc.message}"
+        progress.pending.append((exc.line, escape_nul(exc.field), escape_nul(exc.message),
+                                 None, None))
+        reason = f"The file cannot be read: {escape_nul(exc.message)}"
     except Stopped:
         reason = "The server shut down while the job ran" + _applied_note(job.mode, progress)
     except LostJob:
@@ -423,11 +425,19 @@ def _write_end(session: Session, job: BulkJob, progress: Progress, status: str,
 
 def _finish(engine: Engine, job: BulkJob, progress: Progress, status: str,
             reason: str | None) -> None:
-    with open_session(engine, write=True) as session:
-        current = session.get(BulkJob, job.id)
-        if current is not None and current.status == RUNNING:  # not already ended in-txn
-            _write_end(session, job, progress, status, reason)
-        session.commit()
+    try:
+        with open_session(engine, write=True) as session:
+            current = session.get(BulkJob, job.id)
+            if current is not None and current.status == RUNNING:  # not already ended in-txn
+                _write_end(session, job, progress, status, reason)
+            session.commit()
+    except Exception:  # the end must be written even when its row errors cannot be
+        log.exception("bulk job %s: its row errors could not be written", job.id)
+        progress.pending.clear()
+        with open_session(engine, write=True) as session:
+            note = "Its row errors could not be recorded (the cause has been logged)."
+            _write_end(session, job, progress, status, f"{reason or ''} {note}".strip())
+            session.commit()
 
 
 # --- recovery --------------------------------------------------------------------------------

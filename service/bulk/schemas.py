@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from ..assessments.roles import RoleName
 from ..assessments.schemas import Cycle, RatingIn, Strict
-from ..wire import ExternalId, Key
+from ..wire import ExternalId, Key, Uuid
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "partial"]
 Mode = Literal["atomic", "partial"]
@@ -52,7 +52,7 @@ class BulkRating(RatingIn):
 class BulkLine(Strict):
     """One JSON line. ``person`` and ``rubric`` are checked by the parser (string or object)."""
 
-    id: uuid.UUID | None = Field(None, description="Ignored (exports write it)")
+    id: Uuid | None = Field(None, description="Ignored (exports write it)")
     person: Any
     rubric: Any = None
     target_level: Key | None = None

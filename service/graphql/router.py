@@ -20,8 +20,9 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.types.unset import UNSET
 
 from ..docs import docs_csp
-from ..problems import Unauthorized
+from ..problems import BadRequest, Unauthorized
 from ..settings import Settings
+from ..wire import reject_nul
 from .context import get_context
 from .errors import problem_body
 from .schema import build_schema
@@ -80,6 +81,25 @@ def ide_page(request: Request) -> HTMLResponse:
 
 
 class GraphQLEndpoint(GraphQLRouter):
+    def decode_json(self, data: str | bytes) -> object:
+        """A problem+json 400, as REST answers it, for a body (or GET ``variables``) that is
+        not JSON, not UTF-8, or nested too deeply to parse (Strawberry would answer the first
+        as plain text and fail on the others)."""
+        try:
+            return json.loads(data)
+        except RecursionError as exc:
+            raise BadRequest("The request is nested too deeply to be parsed.") from exc
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise BadRequest("The request is not valid JSON (UTF-8).") from exc
+
+    async def parse_http_body(self, request):
+        """The request as Strawberry reads it (a POST body or GET parameters), with no NUL in
+        its variables (the same rule as REST; literals are checked by validation)."""
+        data = await super().parse_http_body(request)
+        for one in data if isinstance(data, list) else [data]:
+            reject_nul(one.variables, "variables")
+        return data
+
     async def run(self, request, context=UNSET, root_value=UNSET):
         if not self.is_websocket_request(request) and context.principal is None \
                 and not self.should_render_graphql_ide(self.request_adapter_class(request)):

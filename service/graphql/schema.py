@@ -1,8 +1,9 @@
 """The schema, its limits, and its SDL (exported to ``openapi/schema.graphql``).
 
 Limits are checked before anything executes: the parser stops at ``MAX_TOKENS``, and
-validation refuses documents nested deeper than ``MAX_DEPTH`` or with more than
-``MAX_ALIASES`` aliases (fragments counted). Introspection is a setting
+validation refuses documents nested deeper than ``MAX_DEPTH``, with more than
+``MAX_ALIASES`` aliases (fragments counted), or with a string literal holding a NUL (the
+rule of ``wire.nul_paths``; the router checks variables). Introspection is a setting
 (``ASCENT_GRAPHQL_INTROSPECTION``; unset, on only for the embedded default set-up).
 """
 
@@ -10,9 +11,10 @@ from datetime import datetime
 from functools import lru_cache, partial
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, StringValueNode, ValidationRule
 from pydantic import TypeAdapter
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -21,6 +23,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from ..wire import NUL, NUL_MESSAGE, nul_error
 from .context import MAX_TOKENS
 from .errors import map_error
 from .mutations import Mutation
@@ -39,6 +42,13 @@ DATETIME = strawberry.scalar(
     parse_value=_DATETIME.validate_python)
 
 
+class NoNulLiterals(ValidationRule):
+    def enter_string_value(self, node: StringValueNode, *_args) -> None:
+        if NUL in node.value:
+            self.report_error(GraphQLError(f"A string literal {NUL_MESSAGE}.", node,
+                                           original_error=nul_error(["query"])))
+
+
 class AscentSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
@@ -54,6 +64,7 @@ def build_schema(introspection: bool = True) -> AscentSchema:
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        partial(AddValidationRules, [NoNulLiterals]),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -1,15 +1,21 @@
 """Render an outline as a document a person can paste into a wiki: Markdown or HTML.
 
 Every value is user input. In HTML each one is escaped, and `markdown` values are rendered by
-markdown-it-py with raw HTML turned off (tags come out as text) and its link validation on
-(no ``javascript:`` links). In Markdown, which wikis often render with inline HTML allowed,
-``<`` is written as ``&lt;`` so no tag survives, and plain text values have Markdown's
-punctuation escaped so a title with ``*`` or ``#`` shows as typed. Pure: no I/O."""
+markdown-it-py with raw HTML turned off (tags come out as text), links kept only when
+``safe_link`` allows their target (relative, http, https, mailto: never ``javascript:``,
+``data:``, ``vbscript:``) and images turned off (an image would be loaded from wherever it
+points when the page is opened; ``![alt](url)`` shows as "!" and a link). In Markdown, which
+wikis often render with inline HTML allowed, ``<`` is written as ``&lt;`` so no tag
+survives, plain text values have Markdown's punctuation escaped so a title with ``*`` or
+``#`` shows as typed, and a `markdown` value with an image or a link ``safe_link`` refuses is
+written as plain text (its markup escaped): the wiki's own renderer decides what is live
+there, so such a value is given nothing to render. Pure: no I/O."""
 
 import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 
@@ -20,7 +26,25 @@ FORMATS = {"markdown": "text/markdown; charset=utf-8", "html": "text/html; chars
 HTML_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
                 "X-Content-Type-Options": "nosniff"}
 
-_markdown = MarkdownIt("commonmark", {"html": False})
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
+_IGNORED_IN_URLS = re.compile(r"[\x00-\x20\x7f]")  # browsers drop these in a scheme
+
+
+def safe_link(url: str) -> bool:
+    """Whether a link target may stay live: relative, or http(s)/mailto. Read as a browser
+    would (entities and %-escapes decoded, whitespace and control characters dropped), so
+    ``jav&#x61;script:`` or ``java%09script:`` is refused too."""
+    text = _IGNORED_IN_URLS.sub("", unquote(html.unescape(url))).lower()
+    scheme = _SCHEME.match(text)
+    return scheme is None or scheme.group(1) in SAFE_SCHEMES
+
+
+_markdown = MarkdownIt("commonmark", {"html": False}).disable("image")
+_markdown.validateLink = safe_link
+# Parses a value as a wiki would (every link target accepted) to see what it links to.
+_inspector = MarkdownIt("commonmark", {"html": False})
+_inspector.validateLink = lambda url: True
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~])")  # would start emphasis, code, links, tables
 _MD_BLOCK = re.compile(r"^([#>+=-])")  # would start a heading, quote or list item
 _MD_NUMBERED = re.compile(r"^(\d+)([.)])")  # would start a numbered list
@@ -81,8 +105,21 @@ def md_text(value: str) -> str:
 
 
 def md_markdown(value: str) -> str:
-    """A Markdown value kept as Markdown, with every would-be HTML tag made literal text."""
+    """A Markdown value kept as Markdown, with every would-be HTML tag made literal text; as
+    plain text when it holds an image or a link to a refused target."""
+    if not _renders_safely(value):
+        return md_text(value)
     return value.replace("<", "&lt;").strip()
+
+
+def _renders_safely(value: str) -> bool:
+    for block in _inspector.parse(value):
+        for token in block.children or ():
+            if token.type == "image":
+                return False
+            if token.type == "link_open" and not safe_link(str(token.attrGet("href") or "")):
+                return False
+    return True
 
 
 def _md_value(f: TemplateField, value: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from .. import versioning
-from ..wire import ExternalId, Key, Name, Strict, Text
+from ..wire import ExternalId, Key, Name, Strict, Text, Uuid
 
 # Field keys are snake_case so that they read well in paths such as ``values.target_date``.
 FieldKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -103,7 +103,7 @@ class OutlineContent(Strict):
         default_factory=dict, max_length=200,
         description="Field key -> value, checked against the template version's fields")
     person: ExternalId | None = Field(None, description="The person the outline is about")
-    assessment_id: uuid.UUID | None = Field(None, description="The assessment it came from")
+    assessment_id: Uuid | None = Field(None, description="The assessment it came from")
     competencies: list[Key] = Field(
         default_factory=list, max_length=50,
         description="Competency keys the outline works on (competency values are added)")

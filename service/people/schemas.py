@@ -5,9 +5,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from ..wire import ExternalId, Key, Name
+from ..wire import ExternalId, Key, Name, Strict
 
 Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 
@@ -23,10 +23,8 @@ class PersonBase(BaseModel):
     active: bool = Field(True, description="false deactivates (people are never deleted)")
 
 
-class PersonUpdate(PersonBase):
+class PersonUpdate(PersonBase, Strict):
     """Create or replace a person (the HRIS sync shape)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     external_id: ExternalId | None = Field(
         None, description="Optional; when given it must equal the id in the path")

@@ -3,7 +3,6 @@ the filters, scored together per rubric version with the NumPy cohort path, as a
 report (bands, score distribution, competency x band heat map) or one CSV row per person
 (streamed a page of people at a time)."""
 
-import csv
 import io
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlmodel import Session
 
+from .. import csv_cells
 from ..assessments import cohort as assessment_cohort
 from ..assessments.roles import ROLE_VALUES
 from ..auth.principal import Principal
@@ -146,7 +146,7 @@ def _heat_row(key: str, gaps: np.ndarray, bands: np.ndarray) -> HeatRow:
 def cohort_csv(result: CohortResult) -> Iterator[str]:
     """One row per person: who, which assessment, score, band, and the gap per competency."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.Writer(out, lineterminator="\n")
     writer.writerow(["external_id", "assessment_id", "rubric", "rubric_version", "cycle",
                      "current_level", "target_level", "score", "band", "gate_unmet",
                      *[f"gap:{k}" for k in result.competencies]])

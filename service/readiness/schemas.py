@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..assessments.roles import RaterRole
-from ..wire import Key, Strict
+from ..wire import AsText, Key, Strict
 
 Band = Literal["ready_now", "ready_soon", "developing", "not_yet"]
 ConfidenceFactor = Literal["manager", "raters", "agreement", "evidence"]
@@ -15,7 +15,7 @@ ConfidenceFactor = Literal["manager", "raters", "agreement", "evidence"]
 
 class RatingIn(Strict):
     competency: Key
-    rater_role: RaterRole
+    rater_role: Annotated[RaterRole, AsText]
     rater_id: Annotated[str, StringConstraints(max_length=200)] | None = None
     proficiency: float = Field(ge=0, le=100, allow_inf_nan=False)
     evidence: Annotated[str, StringConstraints(max_length=5000)] | None = None
@@ -131,7 +131,7 @@ class SimulationResult(BaseModel):
 class PolicyBody(Strict):
     """Scoring parameters; omitted ones keep the defaults of the `progress` policy."""
 
-    role_weights: dict[RaterRole, float] | None = None
+    role_weights: dict[Annotated[RaterRole, AsText], float] | None = None
     ready_now: float | None = None
     ready_soon: float | None = None
     developing: float | None = None

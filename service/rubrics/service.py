@@ -1,7 +1,6 @@
 """Rubric logic: lifecycle (draft -> published -> retired), publish validation, import/export,
 and the default content. Routes call these functions; they never touch the session."""
 
-import csv
 import io
 import itertools
 import json
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
-from .. import events, versioning
+from .. import csv_cells, events, versioning
 from ..cache import LRU, db_key
 from ..http import etag
 from ..models import utcnow
@@ -26,6 +25,7 @@ from ..problems import (
     UnsupportedMediaType,
     field_path,
 )
+from ..wire import load_yaml, reject_nul
 from .models import (
     DRAFT,
     PUBLISHED,
@@ -315,7 +315,7 @@ def export(version: RubricVersion, fmt: str) -> tuple[str, str]:
 def _matrix_csv(doc: RubricCreate) -> str:
     """Competencies x levels: expected proficiency per cell; gates listed per competency."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.Writer(out, lineterminator="\n")
     levels = [lv.key for lv in doc.levels]
     writer.writerow(["competency", "name", "weight", *levels, "gates"])
     for comp in doc.competencies:
@@ -335,12 +335,15 @@ def parse_document(raw: bytes, media_type: str) -> RubricCreate:
         if media_type == "application/json":
             data: Any = json.loads(raw)
         elif media_type in {"application/yaml", "application/x-yaml", "text/yaml"}:
-            data = yaml.safe_load(raw)
+            data = load_yaml(raw)
         else:
             raise UnsupportedMediaType(
                 "Send the rubric as application/json or application/yaml.")
     except (ValueError, yaml.YAMLError) as exc:
         raise InvalidInput.field("body", f"not valid {media_type}: {exc}") from exc
+    except RecursionError as exc:  # JSON nested thousands deep
+        raise InvalidInput.field("body", "the document is nested too deeply") from exc
+    reject_nul(data)
     try:
         doc = RubricCreate.model_validate(data)
     except ValidationError as exc:

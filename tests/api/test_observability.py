@@ -118,3 +118,35 @@ async def test_metrics_by_route_template_and_status_class(admin):
     for name in ("ascent_webhook_deliveries_total", "ascent_webhook_backlog",
                  "ascent_jobs_total", "ascent_jobs_running"):
         assert f"# TYPE {name.removesuffix('_total')}" in text
+
+
+def test_a_json_record_stays_one_line_of_json_when_redaction_rewrites_it():
+    """SQLAlchemy error messages carry newlines and the bound parameters (which may hold "]"
+    and credentials): redacting them must not split the record or break its JSON."""
+    from sqlalchemy.exc import DataError
+
+    secret = "asc_abcdefghijklmnopqrstuvwxyz0123"
+    error = DataError("INSERT INTO person (display_name, email) VALUES (%(a)s, %(b)s)",
+                      {"a": f"evidence] Bearer {secret}\nsecond line", "b": "private evidence"},
+                      Exception("invalid byte sequence for encoding \"UTF8\": 0x00\nCONTEXT: x"))
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("ascent.test.sqlalchemy")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise error
+        except DataError:
+            logger.exception("could not write: %s", error, extra={"detail": str(error)})
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert text.endswith("\n") and text.count("\n") == 1, text
+    record = json.loads(text)
+    for field in ("message", "detail", "exception"):
+        assert "[parameters: redacted]" in record[field]
+        assert "[SQL: INSERT INTO person" in record[field]
+    for leaked in (secret, "private evidence", "second line"):
+        assert leaked not in text

@@ -1,5 +1,7 @@
 """Pure checks of outline values and rendering (no database)."""
 
+import re
+
 from service.outlines.render import Document, md_markdown, md_text, to_html, to_markdown
 from service.outlines.schemas import TemplateField
 from service.outlines.validation import check_values
@@ -62,3 +64,43 @@ def test_html_neutralises_scripts_and_script_links():
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<p>Org debt</p>" in page
     assert to_markdown(doc).startswith("# &lt;img src=x onerror=alert(1)>\n")
+
+
+UNSAFE_LINKS = [
+    "[click](javascript:alert(1))",
+    "[click](JavaScript:alert(1))",
+    "[click](jav&#x61;script:alert(1))",  # an entity a browser decodes
+    "[click](java%09script:alert(1))",  # a tab a browser drops
+    "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "[click](vbscript:msgbox(1))",
+    "[click][ref]\n\n[ref]: javascript:alert(1)",  # a reference a wiki would resolve
+    "see ![tracking pixel](https://tracker.example/p.png?who=ada) here",
+    "![inline](data:image/png;base64,iVBORw0KGgo=)",
+]
+
+
+def notes_doc(value: str) -> Document:
+    return Document(title="T", status="draft", template_name="T", template_key="t",
+                    template_version=1, fields=[field("notes", "markdown")],
+                    values={"notes": value})
+
+
+def test_markdown_values_with_unsafe_links_or_images_are_written_as_plain_text():
+    for value in UNSAFE_LINKS:
+        written = md_markdown(value)
+        assert written == md_text(value), value  # every bracket escaped: nothing is live
+        assert not re.search(r"(?<!\\)[\[\]]", written), value  # no bracket left unescaped
+    kept = "**Read** [the plan](https://wiki.example/plan), [mail](mailto:a@example.com), " \
+           "[home](/v1/outlines)"
+    assert md_markdown(kept) == kept  # safe links stay Markdown
+
+
+def test_html_keeps_no_unsafe_link_and_loads_no_image():
+    for value in UNSAFE_LINKS:
+        page = to_html(notes_doc(value)).lower()
+        assert "<img" not in page, value
+        for scheme in ("javascript:", "vbscript:", "data:", "java%09script"):
+            assert f'href="{scheme}' not in page, value
+    page = to_html(notes_doc("![pixel](https://tracker.example/p.png) [ok](https://a.example)"))
+    assert '<a href="https://tracker.example/p.png">pixel</a>' in page  # a link, not loaded
+    assert '<a href="https://a.example">ok</a>' in page
