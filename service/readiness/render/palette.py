@@ -1,10 +1,11 @@
 """Colours, band shapes and the one stylesheet every chart and the HTML report share.
 
 Colours are data so a test can check each text/background pair against WCAG AA (4.5:1 for
-text, 3:1 for lines and shapes, WCAG 1.4.11) in both themes. The band hues follow the
-Okabe-Ito palette, which stays apart under the common colour-vision deficiencies; every band
-also has its own marker shape and is always labelled in words, so colour is never the only
-cue. The heat map ramps in lightness (readable in greyscale) and prints each value."""
+text, 3:1 for lines and shapes, WCAG 1.4.11) in both themes. The band hues are the
+Okabe-Ito palette's green, blue, vermillion and reddish purple, at lightnesses chosen so the
+four stay apart under simulated protanopia, deuteranopia and tritanopia (a test checks);
+every band also has its own marker shape and is always labelled in words, so colour is never
+the only cue. The heat map ramps in lightness (readable in greyscale) and prints each value."""
 
 from __future__ import annotations
 
@@ -42,16 +43,16 @@ class Theme:
 LIGHT = Theme(
     bg="#ffffff", fg="#1b1b1f", muted="#4d4d57", grid="#7c7c86", panel="#f1f2f5",
     current="#5f5f69", target="#0a5bab", observed="#b34400", raw="#7b3fa0",
-    bands={"ready_now": "#00785c", "ready_soon": "#0069a6", "developing": "#a35f00",
-           "not_yet": "#a3195b"},
+    bands={"ready_now": "#006549", "ready_soon": "#0072b2", "developing": "#ae4d00",
+           "not_yet": "#9b5b7e"},
     heat=("#f6f6f8", "#fdd9b5", "#f9a15a", "#bf4808", "#7a2a05"),
     heat_text=("#1b1b1f", "#1b1b1f", "#1b1b1f", "#ffffff", "#ffffff"),
 )
 DARK = Theme(
     bg="#15171b", fg="#ececf0", muted="#b9bac4", grid="#8d8f9a", panel="#23262d",
     current="#a9abb6", target="#6fb6ff", observed="#ff9d57", raw="#d5a3f2",
-    bands={"ready_now": "#3fd3a4", "ready_soon": "#5ab8ec", "developing": "#e8a30c",
-           "not_yet": "#f48cc2"},
+    bands={"ready_now": "#009e73", "ready_soon": "#91cef0", "developing": "#df863f",
+           "not_yet": "#d186af"},
     heat=("#23262d", "#4b3019", "#87471a", "#d9732b", "#ffb477"),
     heat_text=("#ececf0", "#ececf0", "#ffffff", "#15171b", "#15171b"),
 )
