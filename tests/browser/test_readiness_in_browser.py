@@ -7,6 +7,7 @@ A4 and Letter, and never run what people typed."""
 
 import base64
 import io
+import itertools
 import re
 from pathlib import Path
 
@@ -129,6 +130,13 @@ return [...root.querySelectorAll('g.axis')].map(g => {
 });
 """
 
+OVERFLOW_JS = """
+const right = document.querySelector('main').getBoundingClientRect().right;
+return [...document.querySelectorAll('main *')].filter(e => !e.closest('svg')
+  && e.getBoundingClientRect().right > right + 0.5).map(e => e.tagName + ' '
+  + e.textContent.slice(0, 30) + ' ' + e.getBoundingClientRect().right);
+"""
+
 CONTRAST_JS = """
 const transparent = c => c === 'transparent' || /rgba\\(.*,\\s*0\\)$/.test(c);
 const background = el => {
@@ -192,6 +200,7 @@ def test_html_report_in_the_browser(page, people):
                    for name, desc in images), images
         tables = page.find_elements("css selector", "figure + table")
         assert tables and len(tables[0].find_elements("css selector", "tbody tr")) == 12
+        assert page.execute_script(OVERFLOW_JS) == [], who  # nothing wider than the page
         headings = [h.text for h in page.find_elements("css selector", "h1, h2")]
         assert len(headings) >= 9 and headings[1] == "Summary"
         shots[who] = screenshot(page)
@@ -207,21 +216,21 @@ def test_html_report_themes_and_contrast(page, people):
     base, key, ids = people
     authorise(page, key)
     shots = {}
-    for scheme in ("light", "dark"):
+    for scheme, who in itertools.product(("light", "dark"), ("ready", "not_ready")):
         page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [
             {"name": "prefers-color-scheme", "value": scheme}]})
-        page.get(f"{base}/v1/assessments/{ids['not_ready']}/readiness?format=html")
+        page.get(f"{base}/v1/assessments/{ids[who]}/readiness?format=html")
         assert console_errors(page) == []
         pairs = page.execute_script(CONTRAST_JS)
         assert len(pairs) > 100
         low = [(what, fg, bg, round(contrast(rgb_hex(fg), rgb_hex(bg)), 2))
                for what, fg, bg in pairs if contrast(rgb_hex(fg), rgb_hex(bg)) < 4.5]
-        assert low == [], (scheme, low[:5])
+        assert low == [], (scheme, who, low[:5])
         background = rgb_hex(page.execute_script(
             "return getComputedStyle(document.documentElement).backgroundColor"))
         assert (contrast(background, "#000000") < 2) == (scheme == "dark"), background
-        shots[scheme] = screenshot(page)
-    assert differing_share(shots["light"], shots["dark"]) > 0.5
+        shots[scheme, who] = screenshot(page)
+    assert differing_share(shots["light", "ready"], shots["dark", "ready"]) > 0.5
 
 
 @pytest.mark.parametrize(("paper", "width_cm", "height_cm", "printable_px"), [

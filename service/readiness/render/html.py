@@ -72,7 +72,7 @@ _PAGE_CSS = """
 *{box-sizing:border-box}
 html{background:var(--bg);color:var(--fg)}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.5;
-max-width:50rem;margin:0 auto;padding:1.5rem 1rem 3rem;overflow-wrap:anywhere}
+max-width:50rem;margin:0 auto;padding:1.5rem 1rem 3rem;overflow-wrap:break-word}
 h1{font-size:1.7rem;margin:.2rem 0 .3rem;line-height:1.25}
 h2{font-size:1.25rem;margin:2rem 0 .6rem;padding-bottom:.2rem;border-bottom:1px solid
 var(--grid)}
@@ -95,9 +95,13 @@ figure{margin:1rem 0}
 figure svg{width:100%;height:auto;display:block;max-width:100%}
 table{border-collapse:collapse;width:100%;margin:.6rem 0;font-size:.92rem}
 caption{text-align:left;padding:.2rem 0;font-size:.9rem}
-th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--grid);
-vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid var(--grid);
+vertical-align:top}
+tbody th,td.names{overflow-wrap:anywhere}
+tbody th{min-width:10rem}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap}
+@media screen and (min-width:48rem){td.notes{min-width:7rem}}
 tbody tr:nth-child(even){background:var(--panel)}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem;
 overflow-wrap:anywhere}

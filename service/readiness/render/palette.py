@@ -41,7 +41,7 @@ class Theme:
 
 
 LIGHT = Theme(
-    bg="#ffffff", fg="#1b1b1f", muted="#4d4d57", grid="#7c7c86", panel="#f1f2f5",
+    bg="#ffffff", fg="#1b1b1f", muted="#4d4d57", grid="#7c7c86", panel="#f5f6f8",
     current="#5f5f69", target="#0a5bab", observed="#b34400", raw="#7b3fa0",
     bands={"ready_now": "#006549", "ready_soon": "#0072b2", "developing": "#ae4d00",
            "not_yet": "#9b5b7e"},
@@ -51,7 +51,7 @@ LIGHT = Theme(
 DARK = Theme(
     bg="#15171b", fg="#ececf0", muted="#b9bac4", grid="#8d8f9a", panel="#23262d",
     current="#a9abb6", target="#6fb6ff", observed="#ff9d57", raw="#d5a3f2",
-    bands={"ready_now": "#009e73", "ready_soon": "#91cef0", "developing": "#df863f",
+    bands={"ready_now": "#19a781", "ready_soon": "#91cef0", "developing": "#df863f",
            "not_yet": "#d186af"},
     heat=("#23262d", "#4b3019", "#87471a", "#d9732b", "#ffb477"),
     heat_text=("#ececf0", "#ececf0", "#ffffff", "#15171b", "#15171b"),
@@ -84,7 +84,8 @@ def text_pairs(theme: Theme) -> list[tuple[str, str, str]]:
     pairs = [("text", theme.fg, theme.bg), ("muted text", theme.muted, theme.bg),
              ("text on panel", theme.fg, theme.panel), ("muted on panel", theme.muted,
                                                         theme.panel)]
-    pairs += [(f"band {b} label", colour, theme.bg) for b, colour in theme.bands.items()]
+    pairs += [(f"band {b} symbol{where}", colour, bg) for b, colour in theme.bands.items()
+              for where, bg in (("", theme.bg), (" on panel", theme.panel))]
     pairs += [(f"heat {i} value", theme.heat_text[i], fill) for i, fill in enumerate(theme.heat)]
     return pairs
 
