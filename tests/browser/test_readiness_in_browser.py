@@ -246,8 +246,12 @@ def test_html_report_prints(page, people, paper, width_cm, height_cm, printable_
     options.background = True
     pdf = base64.b64decode(page.print_page(options))
     assert pdf.startswith(b"%PDF") and 2 <= pdf_pages(pdf) <= 12, (paper, pdf_pages(pdf))
-    # Laid out for print at the page's printable width (15 mm margins), nothing overflows.
-    page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    # Laid out for print at the page's printable width (15 mm margins), nothing overflows;
+    # and print is light even for a reader who prefers dark.
+    page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print", "features": [
+        {"name": "prefers-color-scheme", "value": "dark"}]})
+    assert rgb_hex(page.execute_script(
+        "return getComputedStyle(document.documentElement).backgroundColor")) == "#ffffff"
     page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": printable_px, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
     assert page.execute_script("return window.innerWidth") == printable_px
