@@ -15,6 +15,16 @@ CORS_EXPOSED = ["ETag", "Location", "Link", "X-Request-ID", "Idempotent-Replayed
                 "WWW-Authenticate", "Retry-After"]
 
 
+def frames_allowed(csp: str) -> bool:
+    """Whether a CSP lets some origin frame the page. X-Frame-Options cannot name an origin,
+    so such a page goes without it rather than contradict its own CSP."""
+    for directive in csp.split(";"):
+        name, _, sources = directive.strip().partition(" ")
+        if name.lower() == "frame-ancestors":
+            return sources.strip() not in ("", "'none'")
+    return False
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -31,7 +41,8 @@ class SecurityHeaders:
                 headers.setdefault("Referrer-Policy", "no-referrer")
                 if headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault("Content-Security-Policy", HTML_CSP)
-                    headers.setdefault("X-Frame-Options", "DENY")
+                    if not frames_allowed(headers["content-security-policy"]):
+                        headers.setdefault("X-Frame-Options", "DENY")
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -1,13 +1,17 @@
 """Configuration: one Settings class, read from the environment (prefix ``ASCENT_``)."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///./var/ascent.db"
+# A CSP source a portal can be named by: 'self' or a scheme://host[:port] origin (a leading
+# "*." allowed). Anything else could smuggle other directives into the header.
+_FRAME_SOURCE = re.compile(r"'self'|https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -43,6 +47,10 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list); none by default"
     )
+    report_frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to frame the HTML readiness report and its charts (JSON "
+                    "list, CSP frame-ancestors); none by default")
     max_body_bytes: int = Field(
         1_048_576, description="Largest accepted request body (bulk uploads excepted); 413 above"
     )
@@ -103,6 +111,15 @@ class Settings(BaseSettings):
         if self.graphql_ide is None:
             self.graphql_ide = self.embedded
         return self
+
+    @field_validator("report_frame_ancestors")
+    @classmethod
+    def _frame_sources(cls, value: list[str]) -> list[str]:
+        for source in value:
+            if not _FRAME_SOURCE.fullmatch(source):
+                raise ValueError(f"{source!r} is not an origin such as https://portal.example.com"
+                                 " (or 'self')")
+        return value
 
 
 @lru_cache

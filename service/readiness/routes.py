@@ -8,7 +8,7 @@ from ..auth.deps import require
 from ..db import SessionDep, read_only
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
-from . import cohorts, policies, reports
+from . import cohorts, policies, reports, views
 from .schemas import (
     CohortFilters,
     CohortReport,
@@ -27,6 +27,17 @@ PolicyWriter = require("readiness:write")
 PolicyName = Annotated[str, Path(max_length=64)]
 Filter = Annotated[str | None, Query(max_length=200)]
 JSON_REPORT = {200: {"model": Report, "description": "The readiness report"}}
+_SVG = {"image/svg+xml": {"schema": {"type": "string"}}}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+RADAR_REPORT = {200: {"model": Report, "content": _SVG,
+                      "description": "The readiness report, or (`format=svg`) its radar chart"}}
+DOCUMENT_REPORT = {200: {"model": Report, "content": _SVG | _HTML,
+                         "description": "The readiness report; `format=svg`: its radar chart; "
+                                        "`format=html`: a self-contained page to read or print"}}
+
+
+def frame_ancestors(request: Request) -> list[str]:
+    return request.app.state.settings.report_frame_ancestors
 
 
 def report_response(raw: bytes) -> Response:
@@ -34,11 +45,16 @@ def report_response(raw: bytes) -> Response:
     return Response(raw, media_type="application/json")
 
 
-@router.post("/v1/readiness:score", operation_id="readiness_score", responses=JSON_REPORT,
+@router.post("/v1/readiness:score", operation_id="readiness_score", responses=RADAR_REPORT,
              dependencies=[Depends(read_only)])
-def score(body: ScoreRequest, session: SessionDep, _: Reader) -> Response:
-    """Score ratings against a published rubric version without storing anything."""
-    return report_response(reports.score_request(session, body))
+def score(body: ScoreRequest, session: SessionDep, _: Reader, request: Request,
+          format: Annotated[Literal["json", "svg"], Query()] = "json") -> Response:
+    """Score ratings against a published rubric version without storing anything.
+    `format=svg`: the report as a radar chart."""
+    raw = reports.score_request(session, body)
+    if format == "svg":
+        return views.radar(session, raw, frame_ancestors(request))
+    return report_response(raw)
 
 
 @router.get("/v1/readiness/policies", response_model=list[PolicyRead],
@@ -72,16 +88,23 @@ def create_policy(body: PolicyCreate, session: SessionDep, _: PolicyWriter,
 
 
 @router.get("/v1/assessments/{assessment_id}/readiness", operation_id="readiness_for_assessment",
-            responses=JSON_REPORT)
+            responses=DOCUMENT_REPORT)
 def assessment_readiness(
-    assessment_id: uuid.UUID, session: SessionDep, principal: Reader,
+    assessment_id: uuid.UUID, session: SessionDep, principal: Reader, request: Request,
     target_level: Annotated[str | None, Query(max_length=64,
                                               description="Ask about another level above")] = None,
+    format: Annotated[Literal["json", "svg", "html"], Query()] = "json",
 ) -> Response:
     """The readiness report of an assessment. A finalized assessment answers with the report
-    stored when it was finalized; drafts and other target levels are scored now."""
-    return report_response(reports.assessment_report(session, assessment_id, principal,
-                                                     target_level))
+    stored when it was finalized; drafts and other target levels are scored now.
+    `format=svg`: its radar chart; `format=html`: the whole report as one printable page."""
+    raw = reports.assessment_report(session, assessment_id, principal, target_level)
+    if format == "svg":
+        return views.radar(session, raw, frame_ancestors(request))
+    if format == "html":
+        return views.assessment_page(session, assessment_id, principal, raw,
+                                     frame_ancestors(request))
+    return report_response(raw)
 
 
 @router.post("/v1/assessments/{assessment_id}/readiness:simulate", response_model=SimulationResult,
@@ -103,17 +126,22 @@ def person_readiness(external_id: Annotated[str, Path(max_length=200)], session:
 
 @router.get("/v1/cohorts/readiness", response_model=CohortReport,
             operation_id="readiness_cohort",
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-                             "description": "The cohort report (or one CSV row per person)"}})
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}} | _SVG,
+                             "description": "The cohort report (or one CSV row per person, or "
+                                            "with `format=svg` the chart `chart` names)"}})
 def cohort_readiness(
     request: Request, session: SessionDep, principal: Reader,
     org_unit: Filter = None, manager: Filter = None, rubric: Filter = None, cycle: Filter = None,
     current_level: Filter = None, target_level: Filter = None,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    format: Annotated[Literal["json", "csv", "svg"], Query()] = "json",
+    chart: Annotated[Literal["heatmap", "bands"], Query(
+        description="With `format=svg`: the competency x band heat map of mean gaps, or the "
+                    "people per band")] = "heatmap",
 ):
     """How ready a population is: people per band, the score distribution, and a competency x
     band heat map of mean gaps (where the organisation's holes are). Each person counts once,
-    with their latest submitted or finalized assessment. `format=csv`: one row per person."""
+    with their latest submitted or finalized assessment. `format=csv`: one row per person;
+    `format=svg`: a chart (`chart=heatmap|bands`)."""
     filters = CohortFilters(org_unit=org_unit, manager=manager, rubric=rubric, cycle=cycle,
                             current_level=current_level, target_level=target_level)
     if format == "csv":  # streamed a page of people at a time: constant memory
@@ -121,4 +149,8 @@ def cohort_readiness(
             cohorts.cohort_csv_pages(request.app.state.engine, principal, filters),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="cohort-readiness.csv"'})
-    return cohorts.cohort(session, principal, filters).report
+    report = cohorts.cohort(session, principal, filters).report
+    if format == "svg":
+        return views.cohort_chart(session, report.model_dump(mode="json"), chart,
+                                  frame_ancestors(request))
+    return report
