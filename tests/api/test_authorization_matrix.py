@@ -127,6 +127,8 @@ RULES: dict[str, Rule] = {
     "GET /v1/cohorts/readiness": Rule(LIST, check=cohort_of_one, params=(
         {"format": "csv"}, {}, {"manager": A}, {"org_unit": "payments"},
         {"format": "csv", "manager": A})),
+    "GET /v1/cohorts/rater-effects": Rule(UNBOUND, params=({"cycle": "2026-H2"},
+                                                          {"cycle": "2026-H2", "manager": A})),
     "GET /v1/templates": Rule(CATALOGUE),
     "POST /v1/templates": Rule(CATALOGUE),
     "GET /v1/templates/{key}": Rule(CATALOGUE),
