@@ -1,11 +1,13 @@
-"""Wire shapes of calibration: rater effects of a cohort."""
+"""Wire shapes of calibration: rater effects of a cohort, calibration sessions."""
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ..readiness.schemas import CohortFilters
+from ..wire import Strict
 
 
 class RaterEffectRead(BaseModel):
@@ -56,3 +58,83 @@ class RaterEffectsReport(BaseModel):
     variance: VarianceShares | None
     groups: int
     fit: FitRead
+
+
+Band = Literal["ready_now", "ready_soon", "developing", "not_yet"]
+
+
+class CalibrationCreate(Strict):
+    cycle: str = Field(min_length=1, max_length=64)
+    org_unit: str | None = Field(default=None, max_length=200)
+    manager: str | None = Field(default=None, max_length=200)
+    rubric: str | None = Field(default=None, max_length=200)
+    current_level: str | None = Field(default=None, max_length=64)
+    target_level: str | None = Field(default=None, max_length=64)
+    guideline: dict[Band, tuple[float, float]] | None = Field(
+        default=None, description="Per band, the share of people expected in it: "
+                                  "[min, max] in percent")
+
+    @field_validator("guideline")
+    @classmethod
+    def _ranges(cls, value):
+        for band, (lo, hi) in (value or {}).items():
+            if not 0 <= lo <= hi <= 100:
+                raise ValueError(f"{band}: expected 0 <= min <= max <= 100")
+        return value
+
+
+class DecisionCreate(Strict):
+    person: str = Field(min_length=1, max_length=200)
+    band: Band
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class FlaggedRater(BaseModel):
+    rater_id: str
+    flag: Literal["lenient", "severe"]
+    severity: float
+
+
+class CalibrationPerson(BaseModel):
+    person: str
+    assessment_id: uuid.UUID
+    score: float
+    band: Band
+    calibrated_band: Band | None
+    flagged_raters: list[FlaggedRater] = Field(
+        description="This person's raters the cycle's latest rater-effects fit flags")
+
+
+class BandShare(BaseModel):
+    people: int
+    percent: float
+    guideline: tuple[float, float] | None
+    within: bool | None
+
+
+class HistoryEntry(BaseModel):
+    action: str
+    by: str
+    at: datetime
+    person: str | None = None
+    band: str | None = None
+    reason: str | None = None
+
+
+class CalibrationSummary(BaseModel):
+    id: uuid.UUID
+    cycle: str
+    cohort: CohortFilters
+    guideline: dict[str, tuple[float, float]] | None
+    status: Literal["open", "locked"]
+    created_by: str
+    created_at: datetime
+    locked_at: datetime | None
+
+
+class CalibrationRead(CalibrationSummary):
+    people: list[CalibrationPerson]
+    distribution: dict[str, BandShare] = Field(
+        description="People per band after calibration (calibrated band where decided)")
+    fit_id: uuid.UUID | None = Field(description="The rater-effects fit the flags come from")
+    history: list[HistoryEntry]

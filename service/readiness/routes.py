@@ -1,3 +1,4 @@
+import json
 import uuid
 from typing import Annotated, Literal
 
@@ -5,8 +6,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ..auth.deps import require
+from ..calibration import locked as calibration
 from ..db import SessionDep, read_only
 from ..idempotency import IdempotencyDep
+from ..people import service as people
 from ..problems import PROBLEM_RESPONSES, responses
 from . import cohorts, policies, reports
 from .schemas import (
@@ -32,6 +35,14 @@ JSON_REPORT = {200: {"model": Report, "description": "The readiness report"}}
 def report_response(raw: bytes) -> Response:
     """Reports go out as their canonical bytes: equal inputs, byte-equal answers."""
     return Response(raw, media_type="application/json")
+
+
+def calibrated_response(raw: bytes, found: tuple[str, uuid.UUID] | None) -> Response:
+    """A served report with the locked calibration's band added (the stored bytes stay)."""
+    if found is None:
+        return report_response(raw)
+    body = json.loads(raw) | {"calibrated_band": found[0], "calibration_id": str(found[1])}
+    return report_response(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
 
 
 @router.post("/v1/readiness:score", operation_id="readiness_score", responses=JSON_REPORT,
@@ -80,8 +91,10 @@ def assessment_readiness(
 ) -> Response:
     """The readiness report of an assessment. A finalized assessment answers with the report
     stored when it was finalized; drafts and other target levels are scored now."""
-    return report_response(reports.assessment_report(session, assessment_id, principal,
-                                                     target_level))
+    raw = reports.assessment_report(session, assessment_id, principal, target_level)
+    bound = people.confined_to(principal) is not None  # calibrations are not shown to them
+    return calibrated_response(raw, None if target_level is not None or bound
+                               else calibration.calibrated(session, assessment_id=assessment_id))
 
 
 @router.post("/v1/assessments/{assessment_id}/readiness:simulate", response_model=SimulationResult,
@@ -98,7 +111,10 @@ def simulate(assessment_id: uuid.UUID, body: SimulateRequest, session: SessionDe
 def person_readiness(external_id: Annotated[str, Path(max_length=200)], session: SessionDep,
                      principal: Reader) -> Response:
     """The report of the person's latest finalized assessment (404 when there is none)."""
-    return report_response(reports.person_report(session, external_id, principal))
+    raw = reports.person_report(session, external_id, principal)
+    bound = people.confined_to(principal) is not None  # calibrations are not shown to them
+    return calibrated_response(raw, None if bound
+                               else calibration.calibrated(session, person=external_id))
 
 
 @router.get("/v1/cohorts/readiness", response_model=CohortReport,
