@@ -13,6 +13,7 @@ from .auth.routes import router as api_keys_router
 from .auth.throttle import Throttle
 from .bulk import runner as bulk_runner
 from .bulk.routes import router as bulk_router
+from .calibration.routes import router as calibration_router
 from .db import engine_for, migration_state
 from .handlers import register_handlers
 from .input_guard import reject_nul_input
@@ -31,7 +32,8 @@ from .webhooks.routes import router as webhooks_router
 log = logging.getLogger("ascent")
 
 ROUTERS = (ops_router, api_keys_router, rubrics_router, people_router, assessments_router,
-           readiness_router, outlines_router, webhooks_router, bulk_router)
+           readiness_router, outlines_router, webhooks_router, bulk_router,
+           calibration_router)
 UNMIGRATED = ("The database at {url} is not migrated (at {current}, needs {head}). "
               "Run `ascent migrate`.")
 

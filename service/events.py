@@ -99,8 +99,24 @@ class ReadinessChanged(Event):
 
 
 # Every event a subscriber can hear of, in the order the API documents them.
+@dataclass(frozen=True)
+class CalibrationLocked(Event):
+    name: ClassVar[str] = "calibration.locked"
+    calibration_id: str
+    cycle: str
+    decisions: tuple[tuple[str, str], ...]  # (person, calibrated band)
+
+    def ordering_key(self) -> str:
+        return f"calibration:{self.calibration_id}"
+
+    def webhook_data(self) -> dict[str, Any]:
+        return {"calibration_id": self.calibration_id, "cycle": self.cycle,
+                "decisions": [{"person": p, "calibrated_band": b} for p, b in self.decisions]}
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (RubricPublished, AssessmentSubmitted,
-                                        AssessmentFinalized, ReadinessChanged)
+                                        AssessmentFinalized, ReadinessChanged,
+                                        CalibrationLocked)
 EVENT_NAMES: tuple[str, ...] = tuple(e.name for e in EVENT_TYPES)
 
 Handler = Callable[[Session, Any], None]

@@ -111,3 +111,29 @@ def cohort_versions(session: Session, *, persons: set[str] | None = None,
     before its first row."""
     query = _cohort_query([Assessment.rubric_key, Assessment.rubric_version], persons, filters)
     return sorted(tuple(r) for r in session.exec(query.distinct()))
+
+
+class RaterRating(NamedTuple):
+    assessment_id: uuid.UUID
+    person: str
+    competency: str
+    rater_role: str
+    rater_id: str
+    proficiency: int
+
+
+def cohort_rater_ratings(session: Session, *, persons: set[str] | None = None,
+                         **filters: str | None) -> list[RaterRating]:
+    """The ratings of the assessments ``cohort_inputs`` would choose (each person's latest
+    submitted or finalized one), with who rated: rater effects need the rater, which the
+    packed copy leaves out. One query."""
+    A = Assessment
+    latest = func.row_number().over(partition_by=A.person_external_id,
+                                    order_by=(A.created_at.desc(), A.id.desc())).label("latest")
+    chosen = _cohort_query([A.id, A.person_external_id, latest], persons, filters).subquery()
+    query = (select(chosen.c.id, chosen.c.person_external_id, Rating.competency,
+                    Rating.rater_role, Rating.rater_id, Rating.proficiency)
+             .join(Rating, Rating.assessment_id == chosen.c.id)
+             .where(chosen.c.latest == 1)
+             .order_by(chosen.c.person_external_id, Rating.id))
+    return [RaterRating(*r) for r in session.exec(query)]

@@ -18,6 +18,8 @@ SCOPES: dict[str, str] = {
     "outlines:write": "Create and update outlines",
     "bulk:write": "Start bulk imports",
     "jobs:read": "Read bulk jobs",
+    "calibration:read": "Read rater effects and calibration sessions",
+    "calibration:write": "Run calibration sessions: decide calibrated bands, lock",
     "webhooks:read": "Read webhook subscriptions and deliveries",
     "webhooks:write": "Manage webhook subscriptions",
 }

@@ -1,3 +1,4 @@
+import json
 import uuid
 from typing import Annotated, Literal
 
@@ -5,10 +6,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ..auth.deps import require
+from ..calibration import locked as calibration
 from ..db import SessionDep, read_only
 from ..idempotency import IdempotencyDep
+from ..people import service as people
 from ..problems import PROBLEM_RESPONSES, responses
-from . import cohorts, policies, reports, views
+from . import cohorts, policies, reports, scoring, views
 from .schemas import (
     CohortFilters,
     CohortReport,
@@ -43,6 +46,14 @@ def frame_ancestors(request: Request) -> list[str]:
 def report_response(raw: bytes) -> Response:
     """Reports go out as their canonical bytes: equal inputs, byte-equal answers."""
     return Response(raw, media_type="application/json")
+
+
+def with_calibration(raw: bytes, found: tuple[str, uuid.UUID] | None) -> bytes:
+    """A served report with the locked calibration's band added (the stored bytes stay)."""
+    if found is None:
+        return raw
+    return scoring.canonical_json(json.loads(raw) | {"calibrated_band": found[0],
+                                                     "calibration_id": str(found[1])})
 
 
 @router.post("/v1/readiness:score", operation_id="readiness_score", responses=RADAR_REPORT,
@@ -96,9 +107,13 @@ def assessment_readiness(
     format: Annotated[Literal["json", "svg", "html"], Query()] = "json",
 ) -> Response:
     """The readiness report of an assessment. A finalized assessment answers with the report
-    stored when it was finalized; drafts and other target levels are scored now.
+    stored when it was finalized; drafts and other target levels are scored now. Once a
+    calibration is locked, it carries the `calibrated_band` decided there.
     `format=svg`: its radar chart; `format=html`: the whole report as one printable page."""
     raw = reports.assessment_report(session, assessment_id, principal, target_level)
+    bound = people.confined_to(principal) is not None  # calibrations are not shown to them
+    raw = with_calibration(raw, None if target_level is not None or bound
+                           else calibration.calibrated(session, assessment_id=assessment_id))
     if format == "svg":
         return views.radar(session, raw, frame_ancestors(request))
     if format == "html":
@@ -121,7 +136,10 @@ def simulate(assessment_id: uuid.UUID, body: SimulateRequest, session: SessionDe
 def person_readiness(external_id: Annotated[str, Path(max_length=200)], session: SessionDep,
                      principal: Reader) -> Response:
     """The report of the person's latest finalized assessment (404 when there is none)."""
-    return report_response(reports.person_report(session, external_id, principal))
+    raw = reports.person_report(session, external_id, principal)
+    bound = people.confined_to(principal) is not None  # calibrations are not shown to them
+    return report_response(with_calibration(
+        raw, None if bound else calibration.calibrated(session, person=external_id)))
 
 
 @router.get("/v1/cohorts/readiness", response_model=CohortReport,

@@ -9,8 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from .. import events
 from ..wire import Strict
 
-EventType = Literal["rubric.published", "assessment.submitted", "assessment.finalized",
-                    "readiness.changed"]
+EventType = Literal[events.EVENT_NAMES]  # every event type, from the one list in events.py
 EVENT_TYPES: tuple[str, ...] = events.EVENT_NAMES
 PING = "webhook.ping"
 DeliveryStatus = Literal["pending", "succeeded", "failed"]

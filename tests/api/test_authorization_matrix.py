@@ -127,6 +127,16 @@ RULES: dict[str, Rule] = {
     "GET /v1/cohorts/readiness": Rule(LIST, check=cohort_of_one, params=(
         {"format": "csv"}, {}, {"manager": A}, {"org_unit": "payments"},
         {"format": "csv", "manager": A})),
+    "GET /v1/cohorts/rater-effects": Rule(UNBOUND, params=({"cycle": "2026-H2"},
+                                                          {"cycle": "2026-H2", "manager": A})),
+    "GET /v1/calibrations": Rule(UNBOUND),
+    "POST /v1/calibrations": Rule(UNBOUND, bodies=({"cycle": "2026-H2"},
+                                                   {"cycle": "2026-H2", "manager": A})),
+    # 404 to a person-bound key whatever the id; no B in it, so REFUSED's 403/404 check fits.
+    "GET /v1/calibrations/{calibration_id}": Rule(REFUSED),
+    "POST /v1/calibrations/{calibration_id}/decisions": Rule(REFUSED, bodies=(
+        {"person": B, "band": "ready_now", "reason": "x"},)),
+    "POST /v1/calibrations/{calibration_id}/lock": Rule(REFUSED),
     "GET /v1/templates": Rule(CATALOGUE),
     "POST /v1/templates": Rule(CATALOGUE),
     "GET /v1/templates/{key}": Rule(CATALOGUE),
@@ -172,7 +182,7 @@ B_IDS = {"external_id": ("B", "M"), "assessment_id": ("b_final", "b_draft", "b_h
 UNSEEN = {"B", "M", "b_hidden", "b_outline", "job"}
 UNKNOWN = {"external_id": UNKNOWN_PERSON}
 PLACEHOLDERS = {"key": "product-leadership", "version": "1", "name": "progress",
-                "webhook_id": UNKNOWN_ID, "key_id": "1"}
+                "webhook_id": UNKNOWN_ID, "key_id": "1", "calibration_id": UNKNOWN_ID}
 
 
 def _fill(value: Any, world: World) -> Any:
