@@ -39,7 +39,7 @@ NAMES = {"scope-judgement": "Scope and judgement", "execution": "Execution",
 
 def _client(base_url: str, key: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"},
-                        timeout=30)
+                        timeout=120)  # generous: a loaded 2-core CI machine
 
 
 def _assess(client: httpx.Client, person: str, name: str, raters: dict[tuple[str, str], dict],
