@@ -54,7 +54,7 @@ def _list(value: str, name: str, allowed: tuple[str, ...] | None = None) -> list
     if not items or (allowed is not None and any(v not in allowed for v in items)):
         raise InvalidInput.field(f"query.{name}", "a comma-separated list of: "
                                  + ", ".join(allowed or ("names",)))
-    return list(dict.fromkeys(items))
+    return items
 
 
 @router.get("/v1/cohorts/adverse-impact", response_model=AdverseImpactReport,
