@@ -154,39 +154,56 @@ class RaterGroup:
     overall_difference: float  # the same over all of the rater's ratees (their general lean)
 
 
+def _codes(column: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Distinct values (sorted) and each item's index among them: a dict pass, far quicker
+    than sorting half a million strings."""
+    names = sorted(set(column))
+    index = {name: i for i, name in enumerate(names)}
+    return names, np.fromiter((index[v] for v in column), np.int64, len(column))
+
+
 def rater_differences(ratings: Sequence[tuple[str, str, str, float]],
                       labels: dict[str, str | None], groups: Sequence[str], min_group: int
                       ) -> list[RaterGroup]:
     """``ratings``: (rater, ratee, competency, proficiency), self ratings left out. Each
     rating is compared with the mean of the other raters' ratings of the same ratee and
     competency; a rater's differences are averaged per ratee, so each ratee counts once.
-    Only (rater, group) pairs with at least ``min_group`` ratees are reported."""
-    cells: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
-    for rater, ratee, competency, value in ratings:
-        cells[(ratee, competency)].append((rater, float(value)))
-    per_ratee: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for (ratee, _), given in cells.items():
-        total = sum(v for _, v in given)
-        for rater, value in given:
-            others = len(given) - 1
-            if others:
-                per_ratee[(rater, ratee)].append(value - (total - value) / others)
-    by_rater: dict[str, dict[str, float]] = defaultdict(dict)
-    for (rater, ratee), diffs in per_ratee.items():
-        by_rater[rater][ratee] = float(np.mean(diffs))
+    Only (rater, group) pairs with at least ``min_group`` ratees are reported. Arrays
+    throughout: a 10,000-person cycle has half a million ratings."""
+    if not ratings:
+        return []
+    rater_col, ratee_col, comp_col, values = zip(*ratings, strict=True)
+    raters, rater = _codes(rater_col)
+    ratees, ratee = _codes(ratee_col)
+    _, comp = _codes(comp_col)
+    value = np.asarray(values, float)
+    cell = ratee * (comp.max() + 1) + comp
+    total, count = np.bincount(cell, value), np.bincount(cell)
+    others = count[cell] - 1
+    has = others > 0
+    diff = value[has] - (total[cell][has] - value[has]) / others[has]
+    pair = rater[has] * len(ratees) + ratee[has]  # (rater, ratee): the mean of their diffs
+    keys, where = np.unique(pair, return_inverse=True)
+    per_pair = np.bincount(where, diff) / np.bincount(where)
+    pair_rater, pair_ratee = keys // len(ratees), keys % len(ratees)
+    group_of = {g: i for i, g in enumerate(groups)}
+    ratee_group = np.array([group_of.get(labels.get(r), -1) for r in ratees])[pair_ratee]
+    overall = np.bincount(pair_rater, per_pair) / np.maximum(np.bincount(pair_rater), 1)
+    order = np.lexsort((ratee_group, pair_rater))
+    bounds = np.flatnonzero(np.diff(pair_rater[order] * (len(groups) + 1)
+                                    + ratee_group[order])) + 1
+    blocks = [b for b in np.split(order, bounds)
+              if ratee_group[b[0]] >= 0 and b.size >= min_group]
+    if not blocks:
+        return []
+    n = np.array([b.size for b in blocks])
+    means = np.array([per_pair[b].mean() for b in blocks])
+    sds = np.array([per_pair[b].std(ddof=1) for b in blocks])
+    half = stats.t.ppf(0.975, n - 1) * sds / np.sqrt(n)  # the one-sample t interval, at once
     out = []
-    for rater in sorted(by_rater):
-        mine = by_rater[rater]
-        overall = round(float(np.mean(list(mine.values()))), 3)
-        for g in groups:
-            values = np.array([d for ratee, d in mine.items() if labels.get(ratee) == g])
-            if values.size < min_group:
-                continue
-            mean = round(float(values.mean()), 3)
-            ci = (mean, mean)  # no spread: the interval is the point
-            if np.ptp(values) > 0:
-                low, high = stats.ttest_1samp(values, 0.0).confidence_interval(0.95)
-                ci = (round(float(low), 3), round(float(high), 3))
-            out.append(RaterGroup(rater, g, int(values.size), mean, ci,
-                                  ci[0] > 0 or ci[1] < 0, overall))
+    for block, size, mean, h in zip(blocks, n, means, half, strict=True):
+        r, g = int(pair_rater[block[0]]), int(ratee_group[block[0]])
+        ci = (round(float(mean - h), 3), round(float(mean + h), 3))
+        out.append(RaterGroup(raters[r], groups[g], int(size), round(float(mean), 3), ci,
+                              ci[0] > 0 or ci[1] < 0, round(float(overall[r]), 3)))
     return out

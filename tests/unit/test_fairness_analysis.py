@@ -100,7 +100,7 @@ def test_gap_difference_is_welchs_interval():
 RATERS = ["R1", "R2", "R3", "R4"]
 
 
-def rater_world(seed: int) -> dict[tuple[str, str], analysis.RaterGroup]:
+def world_ratings(seed: int) -> tuple[list[tuple[str, str, str, float]], dict[str, str]]:
     """24 people (half in a, half in b), six competencies, each rated by the four raters with
     noise; R1 marks b's members one step down."""
     rng = np.random.default_rng(seed)
@@ -112,8 +112,28 @@ def rater_world(seed: int) -> dict[tuple[str, str], analysis.RaterGroup]:
             for r in RATERS:
                 bias = -1.0 if (r == "R1" and group == "b") else 0.0
                 ratings.append((r, p, f"c{c}", truth + bias + rng.normal(0, 0.3)))
+    return ratings, ratees
+
+
+def rater_world(seed: int) -> dict[tuple[str, str], analysis.RaterGroup]:
+    ratings, ratees = world_ratings(seed)
     return {(d.rater, d.group): d for d in analysis.rater_differences(
         ratings, ratees, ["a", "b"], min_group=5)}
+
+
+def test_rater_difference_matches_a_plain_loop_and_scipys_interval():
+    ratings, ratees = world_ratings(5)
+    per_ratee = []
+    for p in (p for p, g in ratees.items() if g == "b"):
+        diffs = []
+        for _, ratee, c, value in (x for x in ratings if x[0] == "R2" and x[1] == p):
+            others = [v for r, q, k, v in ratings if q == ratee and k == c and r != "R2"]
+            diffs.append(value - sum(others) / len(others))
+        per_ratee.append(sum(diffs) / len(diffs))
+    low, high = stats.ttest_1samp(per_ratee, 0.0).confidence_interval(0.95)
+    found = rater_world(5)[("R2", "b")]
+    assert found.mean_difference == pytest.approx(np.mean(per_ratee), abs=1e-3)
+    assert found.ci95 == pytest.approx((low, high), abs=1e-3)
 
 
 def test_a_rater_marking_one_group_down_is_flagged():
