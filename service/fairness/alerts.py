@@ -9,6 +9,8 @@ The payload names no group: a category with a handful of people in it could say 
 about them to whoever reads the receiver's logs. It gives the count of groups below, the
 lowest impact ratio and the (audited) analysis to read the rest from."""
 
+from weakref import WeakKeyDictionary
+
 from sqlmodel import Session, select
 
 from .. import events
@@ -58,7 +60,17 @@ def check(session: Session, cycle: str, trigger: str, seen: str,
                 outcome=OUTCOME))
 
 
+# Cycles already checked, per open transaction: a bulk batch writes all its assessments, then
+# announces each finalization, so the first announcement's check has seen the whole batch
+# and the other few hundred need not repeat it (nor its queries).
+_checked: WeakKeyDictionary = WeakKeyDictionary()
+
+
 def cycle_finalized(session: Session, cycle: str) -> None:
+    checked = _checked.setdefault(session.get_transaction(), set())
+    if cycle in checked:
+        return
+    checked.add(cycle)
     progress = assessment_cohort.cycle_progress(session, cycle)
     if progress.open or not progress.finalized:
         return

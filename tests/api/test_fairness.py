@@ -226,3 +226,15 @@ async def test_calibration_narrowing_and_widening_side_by_side(app, admin, sessi
     data = json.loads(alert.body)["data"]
     assert data["trigger"] == "calibration.locked" and data["basis"] == "calibrated"
     assert data["calibration_id"] == opened.json()["id"]
+
+
+async def test_a_bulk_import_that_finishes_a_cycle_alerts_once(app, admin, session):
+    """People declared first, then one import finalizes the whole cycle: every one of its
+    finalizations is announced, the check runs once and one alert goes out."""
+    await _subscribe(admin, "fairness.alert")
+    groups = [(ALPHA, 10, 5), (BETA, 10, 3)]
+    await planted_cohort(app, admin, groups, status="draft")  # people, attributes, drafts
+    await planted_cohort(app, admin, groups, status="finalized", rubric=False)
+    [alert] = _alerts(session)
+    data = json.loads(alert.body)["data"]
+    assert data["trigger"] == "cycle.finalized" and data["groups_below_four_fifths"] == 1

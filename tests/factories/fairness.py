@@ -24,10 +24,12 @@ def _line(person: str, proficiencies: dict[str, int], status: str) -> dict[str, 
 
 
 async def planted_cohort(app, admin, groups: list[tuple[dict[str, str], int, int]], *,
-                         status: str = "finalized") -> dict[str, dict[str, str]]:
+                         status: str = "finalized", rubric: bool = True
+                         ) -> dict[str, dict[str, str]]:
     """``groups``: (attributes, people, of whom ready). People are P000, P001... in order;
     their attributes are stored after the import. Returns person -> attributes."""
-    await create_rubric(admin)
+    if rubric:
+        await create_rubric(admin)
     lines, people = [], {}
     for attributes, n, ready in groups:
         for i in range(n):
