@@ -11,6 +11,7 @@ lowest impact ratio and the (audited) analysis to read the rest from."""
 
 from weakref import WeakKeyDictionary
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from .. import events
@@ -47,8 +48,12 @@ def check(session: Session, cycle: str, trigger: str, seen: str,
                                                 checked_at=utcnow())
         crossed = set(below) - set(state.below)
         state.below, state.seen, state.checked_at = sorted(below), seen, utcnow()
-        session.add(state)
-        session.flush()
+        try:
+            with session.begin_nested():  # a savepoint, so losing a race spoils nothing
+                session.add(state)
+                session.flush()
+        except IntegrityError:  # a concurrent check of the same cycle stored it: theirs stands
+            continue
         if crossed:
             ratios = [g.impact_ratio for g in table.groups if g.four_fifths]
             audit.record(session, audit.SYSTEM, "alert.sent",

@@ -4,12 +4,13 @@ every read is audited. Problems never repeat a category sent or stored."""
 
 from collections.abc import Collection
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select
 
 from ..auth.principal import Principal
 from ..models import utcnow
 from ..people import service as people
-from ..problems import FieldError, InvalidInput
+from ..problems import Conflict, FieldError, InvalidInput
 from . import audit
 from .models import PersonAttribute
 from .schemas import AttributesRead
@@ -60,10 +61,15 @@ def put(session: Session, principal: Principal, external_id: str, values: dict[s
     source = "self" if people.confined_to(principal) == person else "provided"
     session.exec(delete(PersonAttribute).where(PersonAttribute.person == person))
     now = utcnow()
-    for name, category in values.items():
-        session.add(PersonAttribute(person=person, name=name, category=category,
-                                    source=source, updated_at=now))
-    session.flush()
+    try:
+        with session.begin_nested():  # a savepoint: a lost race is a 409, not a broken request
+            session.add_all([PersonAttribute(person=person, name=name, category=category,
+                                             source=source, updated_at=now)
+                             for name, category in values.items()])
+            session.flush()
+    except IntegrityError as exc:  # another request stored this person's attributes meanwhile
+        raise Conflict("The person's attributes were being changed by another request; "
+                       "send them again.") from exc
     audit.record(session, principal.id, "attributes.write", person=person,
                  query={"names": sorted(values)})
     return _read(session, person)
