@@ -238,3 +238,13 @@ async def test_a_bulk_import_that_finishes_a_cycle_alerts_once(app, admin, sessi
     [alert] = _alerts(session)
     data = json.loads(alert.body)["data"]
     assert data["trigger"] == "cycle.finalized" and data["groups_below_four_fifths"] == 1
+
+
+async def test_empty_and_undeclared_cohorts_answer(app, admin):
+    empty = await analyse(admin, cycle="1999-H1")
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["people"] == 0 and empty.json()["selection"]["raw"]["groups"] == []
+    await planted_cohort(app, admin, [({}, 6, 3)])
+    nobody = (await analyse(admin, attribute="gender,region")).json()
+    assert nobody["selection"]["raw"]["groups"] == [] and nobody["raters"] == []
+    assert nobody["selection"]["raw"]["undeclared"] == {"n": 6, "selected": 3, "rate": 0.5}
