@@ -15,6 +15,7 @@ from .bulk import runner as bulk_runner
 from .bulk.routes import router as bulk_router
 from .calibration.routes import router as calibration_router
 from .db import engine_for, migration_state
+from .fairness.routes import router as fairness_router
 from .handlers import register_handlers
 from .input_guard import reject_nul_input
 from .limits import BodySizeLimit
@@ -33,7 +34,7 @@ log = logging.getLogger("ascent")
 
 ROUTERS = (ops_router, api_keys_router, rubrics_router, people_router, assessments_router,
            readiness_router, outlines_router, webhooks_router, bulk_router,
-           calibration_router)
+           calibration_router, fairness_router)
 UNMIGRATED = ("The database at {url} is not migrated (at {current}, needs {head}). "
               "Run `ascent migrate`.")
 

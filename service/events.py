@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlencode
 
 from sqlmodel import Session
 
@@ -114,9 +115,39 @@ class CalibrationLocked(Event):
                 "decisions": [{"person": p, "calibrated_band": b} for p, b in self.decisions]}
 
 
+@dataclass(frozen=True)
+class FairnessAlert(Event):
+    """A cycle's bands fell below four fifths for some group of an attribute. Group-level
+    figures only, and no group named: the analysis (audited) says which."""
+
+    name: ClassVar[str] = "fairness.alert"
+    cycle: str
+    attribute: str
+    trigger: str  # "calibration.locked" or "cycle.finalized"
+    calibration_id: str | None
+    basis: str  # "raw" or "calibrated"
+    groups_below: int
+    lowest_impact_ratio: float
+    min_group: int
+    outcome: tuple[str, ...]
+
+    def ordering_key(self) -> str:
+        return f"fairness:{self.cycle}"
+
+    def webhook_data(self) -> dict[str, Any]:
+        query = urlencode({"cycle": self.cycle, "attribute": self.attribute,
+                           "outcome": ",".join(self.outcome), "min_group": self.min_group})
+        return {"cycle": self.cycle, "attribute": self.attribute, "trigger": self.trigger,
+                "calibration_id": self.calibration_id, "basis": self.basis,
+                "groups_below_four_fifths": self.groups_below,
+                "lowest_impact_ratio": self.lowest_impact_ratio, "min_group": self.min_group,
+                "outcome": list(self.outcome),
+                "analysis": f"/v1/cohorts/adverse-impact?{query}"}
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (RubricPublished, AssessmentSubmitted,
                                         AssessmentFinalized, ReadinessChanged,
-                                        CalibrationLocked)
+                                        CalibrationLocked, FairnessAlert)
 EVENT_NAMES: tuple[str, ...] = tuple(e.name for e in EVENT_TYPES)
 
 Handler = Callable[[Session, Any], None]

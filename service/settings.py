@@ -9,6 +9,15 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///./var/ascent.db"
+_ATTRIBUTE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# The attributes collected for fairness monitoring and each one's categories. Deployments
+# replace them (JSON) to match what their HRIS and their law allow them to ask.
+DEFAULT_FAIRNESS_ATTRIBUTES: dict[str, list[str]] = {
+    "gender": ["woman", "man", "non_binary", "self_described", "prefer_not_to_say"],
+    "ethnicity": ["asian", "black", "hispanic_or_latino", "indigenous", "middle_eastern",
+                  "pacific_islander", "white", "two_or_more", "prefer_not_to_say"],
+    "age_band": ["under_30", "30_39", "40_49", "50_59", "60_plus", "prefer_not_to_say"],
+}
 # A CSP source a portal can be named by: 'self' or a scheme://host[:port] origin (a leading
 # "*." allowed). Anything else could smuggle other directives into the header.
 _FRAME_SOURCE = re.compile(r"'self'|https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?")
@@ -94,6 +103,10 @@ class Settings(BaseSettings):
     purge_interval_seconds: int = Field(
         3600, ge=1, description="How often (across all replicas) the purge runs")
     purge_worker: bool = Field(True, description="Run the purge from the serving process")
+    fairness_attributes: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_FAIRNESS_ATTRIBUTES.items()},
+        description="Attributes people may declare for fairness monitoring, each with its "
+                    "allowed categories (JSON object of lists; lower-case slugs)")
     bulk_heartbeat_seconds: float = Field(
         15.0, gt=0, description="How often a process marks the bulk jobs it owns as alive")
 
@@ -111,6 +124,16 @@ class Settings(BaseSettings):
         if self.graphql_ide is None:
             self.graphql_ide = self.embedded
         return self
+
+    @field_validator("fairness_attributes")
+    @classmethod
+    def _fairness_slugs(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, categories in value.items():
+            bad = [x for x in (name, *categories) if not _ATTRIBUTE_KEY.fullmatch(x)]
+            if bad or not categories or "undeclared" in categories:
+                raise ValueError(f"fairness attribute {name!r}: names and categories must be "
+                                 "lower-case slugs, at least one category, none 'undeclared'")
+        return value
 
     @field_validator("report_frame_ancestors")
     @classmethod

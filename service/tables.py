@@ -9,6 +9,7 @@ from .assessments import models as _assessments  # noqa: F401
 from .auth import models as _auth  # noqa: F401
 from .bulk import models as _bulk  # noqa: F401
 from .calibration import models as _calibration  # noqa: F401
+from .fairness import models as _fairness  # noqa: F401
 from .outlines import models as _outlines  # noqa: F401
 from .people import models as _people  # noqa: F401
 from .readiness import models as _readiness  # noqa: F401

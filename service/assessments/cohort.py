@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from ..rubrics.published import published_rubric
-from .models import FINALIZED, SUBMITTED, Assessment, Rating
+from .models import DRAFT, FINALIZED, SUBMITTED, Assessment, Rating
 from .roles import RaterRole
 
 
@@ -137,3 +137,19 @@ def cohort_rater_ratings(session: Session, *, persons: set[str] | None = None,
              .where(chosen.c.latest == 1)
              .order_by(chosen.c.person_external_id, Rating.id))
     return [RaterRating(*r) for r in session.exec(query)]
+
+
+class CycleProgress(NamedTuple):
+    open: int  # drafts and submitted assessments still in the cycle
+    finalized: int
+    last_finalized_at: object  # datetime | None
+
+
+def cycle_progress(session: Session, cycle: str) -> CycleProgress:
+    """How far a cycle has come, in one query: a cycle counts as finalized when none of its
+    assessments is still a draft or submitted."""
+    A = Assessment
+    open_ = func.sum(case((A.status.in_((DRAFT, SUBMITTED)), 1), else_=0))
+    done = func.sum(case((A.status == FINALIZED, 1), else_=0))
+    row = session.exec(select(open_, done, func.max(A.finalized_at)).where(A.cycle == cycle)).one()
+    return CycleProgress(int(row[0] or 0), int(row[1] or 0), row[2])

@@ -20,6 +20,9 @@ SCOPES: dict[str, str] = {
     "jobs:read": "Read bulk jobs",
     "calibration:read": "Read rater effects and calibration sessions",
     "calibration:write": "Run calibration sessions: decide calibrated bands, lock",
+    "fairness:read": "Read people's fairness attributes, adverse-impact analyses and their "
+                     "audit log (every read is audited)",
+    "fairness:write": "Store and erase people's fairness attributes",
     "webhooks:read": "Read webhook subscriptions and deliveries",
     "webhooks:write": "Manage webhook subscriptions",
 }

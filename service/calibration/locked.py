@@ -20,3 +20,19 @@ def calibrated(session: Session, *, assessment_id: uuid.UUID | None = None,
              else query.where(E.person == person))
     found = session.exec(query.order_by(S.locked_at.desc(), E.id.desc())).first()
     return None if found is None else (found[0], found[1])
+
+
+def calibrated_bands(session: Session, assessment_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """``calibrated`` for many assessments at once: the band of the latest locked session's
+    latest decision on each (those without one are left out)."""
+    E, S = CalibrationEvent, CalibrationSession
+    found: dict[uuid.UUID, str] = {}
+    for start in range(0, len(assessment_ids), 500):  # IN lists well under backend limits
+        chunk = assessment_ids[start:start + 500]
+        rows = session.exec(
+            select(E.assessment_id, E.band).join(S, S.id == E.calibration_id)
+            .where(E.action == "decided", S.locked_at.is_not(None),
+                   E.assessment_id.in_(chunk))
+            .order_by(S.locked_at, E.id))  # later ones overwrite: the latest wins
+        found.update({a: band for a, band in rows})
+    return found

@@ -137,6 +137,14 @@ RULES: dict[str, Rule] = {
     "POST /v1/calibrations/{calibration_id}/decisions": Rule(REFUSED, bodies=(
         {"person": B, "band": "ready_now", "reason": "x"},)),
     "POST /v1/calibrations/{calibration_id}/lock": Rule(REFUSED),
+    # Fairness: one's own attributes only (others' are 404 as for no one); analyses and the
+    # audit log compare people, so nothing of them for a person-bound credential.
+    "GET /v1/people/{external_id}/attributes": Rule(HIDDEN),
+    "PUT /v1/people/{external_id}/attributes": Rule(REFUSED, bodies=({"gender": "woman"},)),
+    "DELETE /v1/people/{external_id}/attributes": Rule(REFUSED),
+    "GET /v1/cohorts/adverse-impact": Rule(UNBOUND, params=(
+        {"attribute": "gender"}, {"attribute": "gender,ethnicity", "manager": A})),
+    "GET /v1/fairness/audit": Rule(UNBOUND, params=({}, {"format": "csv"})),
     "GET /v1/templates": Rule(CATALOGUE),
     "POST /v1/templates": Rule(CATALOGUE),
     "GET /v1/templates/{key}": Rule(CATALOGUE),
