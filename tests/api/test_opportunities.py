@@ -260,18 +260,6 @@ async def test_unrated_competencies_never_seed_outlines(admin, defaults):
     assert body["created"] == 1
 
 
-async def test_self_only_competency_is_drafted_from_what_the_report_rates(admin, defaults):
-    """A draft assessment rated by the person alone: drafting follows the report (a
-    competency with any rating is rated), and the evidence shown is the self rater's."""
-    await sync_person(admin, "E123", level="pm")
-    assessment = await create_assessment(admin, "E123", sync=False)
-    items = [{"competency": "strategy", "proficiency": 1, "evidence": "wrote no plan yet"}]
-    assert (await rate(admin, assessment["id"], "self", "E123", items)).status_code == 200
-    outlines = (await draft(admin, assessment)).json()["data"]
-    assert [o["competencies"] for o in outlines] == [["strategy"]]
-    assert "self: “wrote no plan yet”" in outlines[0]["values"]["problem"]
-
-
 # --- assessments pinned to content version 1 still draft ------------------------------------
 
 async def test_version_1_assessment_borrows_placement_and_skips_tours(admin, defaults):
