@@ -137,3 +137,31 @@ async def test_fresh_database_numbers_versions_as_the_files(admin, engine):
     shipped = parse_document(content_files()[1].read_bytes(), "application/yaml")
     assert latest["version"] == 2
     assert latest["competencies"] == [c.model_dump(mode="json") for c in shipped.competencies]
+
+
+async def test_served_version_2_content_checks(admin, engine):
+    """The issue's content findings, re-run on what the API serves after load-defaults."""
+    _load(engine)
+    served = (await admin.get("/v1/rubrics/product-leadership")).json()
+    top = served["scale"]["max"]
+    for comp in served["competencies"]:
+        by_value: dict[int, set[str]] = {}
+        for e in comp["expectations"]:
+            by_value.setdefault(e["proficiency"], set()).add(e["descriptor"])
+        assert all(len(d) == 1 and next(iter(d)).strip() for d in by_value.values()), comp["key"]
+    at_max = [c["key"] for c in served["competencies"]
+              if c["expectations"][-1]["level"] == "cpo"
+              and c["expectations"][-1]["proficiency"] == top]
+    assert len(at_max) <= 3, at_max
+    gates = {c["key"]: e for c in served["competencies"] for e in c["expectations"]
+             if e["gate"] and e["level"] == "lead-pm"}
+    assert "top-priority project" in gates["execution"]["descriptor"]
+    assert "without taking the work back" in gates["execution"]["descriptor"]
+    assert "did not take the work back" in gates["developing-people"]["descriptor"]
+    kinds = {r["title"]: r["kind"] for c in served["competencies"] for r in c["recommendations"]}
+    assert kinds["Run one improvement kata to the end"] == "improvement_kata"
+    assert kinds["Find a mentor outside product"] == "seek_mentor"
+    assert all(r["levels"] for c in served["competencies"] for r in c["recommendations"])
+    # Version 1 is unchanged: ten competencies expect the maximum at cpo there.
+    first = (await admin.get("/v1/rubrics/product-leadership/versions/1")).json()
+    assert sum(c["expectations"][-1]["proficiency"] == top for c in first["competencies"]) == 10
