@@ -48,7 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300)
     n = parser.parse_args().n
-    doc = parse_document((CONTENT / "product-leadership.yaml").read_bytes(), "application/yaml")
+    doc = parse_document((CONTENT / "product-leadership.2.yaml").read_bytes(), "application/yaml")
     spec = readiness.to_spec(doc, 1)
     labels = Labels({c.key: c.name for c in doc.competencies},
                     {lv.key: lv.name for lv in doc.levels}, doc.scale.min, doc.scale.max)

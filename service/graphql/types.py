@@ -174,6 +174,10 @@ class Recommendation:
     kind: str
     title: str
     detail: str
+    levels: list[str] | None = strawberry.field(
+        default=None, description="Target levels the advice is written for; null: every level")
+    kind_of_work: str | None = strawberry.field(
+        default=None, description="A tour of duty's kind of work: feature, growth or scaling")
 
 
 @strawberry.type
@@ -182,6 +186,9 @@ class Competency:
     name: str
     description: str
     weight: float
+    quadrant: str | None = strawberry.field(
+        description="Prioritisation quadrant of work on this competency")
+    leadership_dimensions: list[str]
     expectations: list[Expectation]
     recommendations: list[Recommendation]
 
@@ -213,11 +220,14 @@ class Rubric:
                     for lv in r.levels],
             competencies=[Competency(
                 key=c.key, name=c.name, description=c.description, weight=c.weight,
+                quadrant=c.quadrant, leadership_dimensions=list(c.leadership_dimensions),
                 expectations=[Expectation(level=e.level, proficiency=e.proficiency,
                                           descriptor=e.descriptor, gate=e.gate,
                                           gate_reason=e.gate_reason) for e in c.expectations],
-                recommendations=[Recommendation(kind=x.kind, title=x.title, detail=x.detail)
-                                 for x in c.recommendations]) for c in r.competencies],
+                recommendations=[Recommendation(
+                    kind=x.kind, title=x.title, detail=x.detail, levels=x.levels,
+                    kind_of_work=x.kind_of_work) for x in c.recommendations])
+                for c in r.competencies],
             created_at=r.created_at, updated_at=r.updated_at, published_at=r.published_at,
             retired_at=r.retired_at)
 

@@ -243,12 +243,17 @@ def draft_from_gaps(
     assessment_id: uuid.UUID, session: SessionDep,
     principal: Annotated[Principal, Security(authorize, scopes=["outlines:write",
                                                                 "readiness:read"])],
-    limit: Annotated[int, Query(ge=1, le=12, description="How many gaps, largest first")] = 3,
+    limit: Annotated[int, Query(ge=1, le=12, description=(
+        "How many gaps, largest first (a tour of duty covers every gap it fits, even beyond "
+        "this number)"))] = 3,
 ):
-    """Draft one outline per top readiness gap of the assessment, pre-filled from the gap and
-    the rubric's recommendations (a tour of duty where the rubric recommends one, else an
-    opportunity outline), linked to the person, the assessment and the competency. Calling it
-    again creates nothing new (200 with the existing drafts)."""
+    """Draft leadership work for the assessment's largest rated gaps, seeded from what the
+    rubric expects at the target level and what the raters wrote, with the recommendations
+    written for that level. Gaps whose advice is a tour of duty share one tour-of-duty plan
+    per assessment (its kind of work from the recommendation); every other gap gets an
+    opportunity outline (quadrant and leadership dimensions from the rubric, target date from
+    the cycle). Competencies nobody rated are never drafted. Calling it again creates nothing
+    new (200 with the existing drafts)."""
     drafted = opportunities.draft_from_gaps(session, assessment_id, principal, limit)
     body = DraftedOutlines(data=[service.to_read(o) for o in drafted.outlines],
                            created=drafted.created)

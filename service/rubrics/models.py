@@ -83,6 +83,9 @@ class Competency(SQLModel, table=True):
     name: str = Field(max_length=200)
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     weight: float = 1.0
+    quadrant: str | None = Field(default=None, max_length=32)
+    leadership_dimensions: list[str] | None = Field(default=None,
+                                                    sa_column=Column(JSON, nullable=True))
 
     expectations: list["Expectation"] = Relationship(
         sa_relationship_kwargs={"order_by": "Expectation.position",
@@ -114,3 +117,6 @@ class Recommendation(SQLModel, table=True):
     kind: str = Field(max_length=64)
     title: str = Field(max_length=200)
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # NULL: the advice fits every target level.
+    levels: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    kind_of_work: str | None = Field(default=None, max_length=16)

@@ -5,7 +5,7 @@ complete and non-decreasing expectations...) are checked when a version is publi
 imported, so a draft can be built up in steps."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, StringConstraints
 
@@ -14,6 +14,15 @@ from ..wire import Key, Name, Strict, Text
 
 Status = versioning.Status
 RecommendationKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,63}$")]
+# The prioritisation quadrant and the five leadership dimensions of the seeds, and the kinds of
+# product work a tour of duty can move into. Outline templates offer the same values.
+Quadrant = Literal["improve_products", "improve_relationships", "organisational_debt",
+                   "organisational_innovation"]
+LeadershipDimension = Literal["self", "people", "organisational_improvement", "time", "value"]
+KindOfWork = Literal["feature", "growth", "scaling"]
+QUADRANTS, DIMENSIONS, KINDS_OF_WORK = (get_args(t) for t in (Quadrant, LeadershipDimension,
+                                                                KindOfWork))
+TOUR_OF_DUTY = "tour_of_duty"
 
 
 class Scale(Strict):
@@ -42,6 +51,12 @@ class RecommendationDoc(Strict):
     kind: RecommendationKind = Field(description="e.g. tour_of_duty, mentoring, thought_leadership")
     title: Name
     detail: Text = ""
+    levels: list[Key] | None = Field(
+        None, max_length=50,
+        description="Target levels this advice is written for; left out: every level")
+    kind_of_work: KindOfWork | None = Field(
+        None, description="A `tour_of_duty` recommendation: the kind of product work the tour "
+                          "moves into")
 
 
 class CompetencyDoc(Strict):
@@ -49,6 +64,11 @@ class CompetencyDoc(Strict):
     name: Name
     description: Text = ""
     weight: float = Field(1.0, allow_inf_nan=False)
+    quadrant: Quadrant | None = Field(
+        None, description="Prioritisation quadrant that work on this competency belongs to")
+    leadership_dimensions: list[LeadershipDimension] = Field(
+        default_factory=list, max_length=5,
+        description="Leadership dimensions that work on this competency exercises")
     expectations: list[ExpectationDoc] = Field(default_factory=list, max_length=100)
     recommendations: list[RecommendationDoc] = Field(default_factory=list, max_length=50)
 

@@ -4,7 +4,7 @@ and the default content. Routes call these functions; they never touch the sessi
 import io
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from .models import (
     RubricVersion,
 )
 from .schemas import (
+    TOUR_OF_DUTY,
     CompetencyDoc,
     ExpectationDoc,
     Level,
@@ -133,11 +134,13 @@ def to_content(version: RubricVersion, key: str) -> RubricCreate:
         competencies=[
             CompetencyDoc(
                 key=c.key, name=c.name, description=c.description, weight=c.weight,
+                quadrant=c.quadrant, leadership_dimensions=c.leadership_dimensions or [],
                 expectations=[ExpectationDoc(level=e.level, proficiency=e.proficiency,
                                              descriptor=e.descriptor, gate=e.gate,
                                              gate_reason=e.gate_reason)
                               for e in c.expectations],
-                recommendations=[RecommendationDoc(kind=r.kind, title=r.title, detail=r.detail)
+                recommendations=[RecommendationDoc(kind=r.kind, title=r.title, detail=r.detail,
+                                                   levels=r.levels, kind_of_work=r.kind_of_work)
                                  for r in c.recommendations],
             )
             for c in version.competencies
@@ -178,6 +181,7 @@ def _fill(version: RubricVersion, content: RubricContent) -> None:
     version.competencies = [
         Competency(
             position=i, key=c.key, name=c.name, description=c.description, weight=c.weight,
+            quadrant=c.quadrant, leadership_dimensions=list(c.leadership_dimensions),
             expectations=[Expectation(position=j, **e.model_dump())
                           for j, e in enumerate(c.expectations)],
             recommendations=[Recommendation(position=j, **r.model_dump())
@@ -285,6 +289,10 @@ def validate_for_publish(content: RubricContent) -> list[FieldError]:
                 by_level[exp.level] = exp.proficiency
             if not lo <= exp.proficiency <= hi:
                 err(f"{at}.proficiency", f"must be within the scale {lo}..{hi}")
+        if any(_repeats(comp.leadership_dimensions)):
+            err(f"{where}.leadership_dimensions", "names a dimension twice")
+        for j, rec in enumerate(comp.recommendations):
+            _check_recommendation(rec, rank, f"{where}.recommendations[{j}]", err)
         for lv_key in rank:
             if lv_key not in by_level:
                 err(f"{where}.expectations", f"no expectation for level '{lv_key}'")
@@ -295,6 +303,23 @@ def validate_for_publish(content: RubricContent) -> list[FieldError]:
                 err(f"{where}.expectations[{j}].proficiency",
                     f"{high} at '{high_key}' is below {low} at the lower level '{low_key}'")
     return errors
+
+
+def _check_recommendation(rec: RecommendationDoc, rank: dict[str, int], at: str,
+                          err: Callable[[str, str], None]) -> None:
+    if rec.levels is not None:
+        if not rec.levels:
+            err(f"{at}.levels", "leave it out for advice that fits every level; an empty "
+                                "list would never apply")
+        for k, (level, repeated) in enumerate(zip(rec.levels, _repeats(rec.levels),
+                                                  strict=True)):
+            if level not in rank:
+                err(f"{at}.levels[{k}]", f"unknown level '{level}'")
+            elif repeated:
+                err(f"{at}.levels[{k}]", f"level '{level}' is listed twice")
+    if rec.kind_of_work is not None and rec.kind != TOUR_OF_DUTY:
+        err(f"{at}.kind_of_work", f"only a {TOUR_OF_DUTY} recommendation proposes a kind of "
+                                  f"work; this one is '{rec.kind}'")
 
 
 # --- import / export -------------------------------------------------------------------------
@@ -365,17 +390,28 @@ def import_document(session: Session, doc: RubricCreate, *, publish_now: bool) -
 
 # --- default content -------------------------------------------------------------------------
 
+def content_files() -> list[Path]:
+    """The shipped rubric files, named ``<key>.<version>.yaml``, oldest version first: a fresh
+    database publishes them in that order, so its version numbers match the file names."""
+    def order(path: Path) -> tuple[str, int]:
+        key, _, number = path.stem.rpartition(".")
+        return key, int(number)
+    return sorted(CONTENT_DIR.glob("*.yaml"), key=order)
+
+
 def load_defaults(session: Session) -> list[str]:
-    """Publish each shipped rubric unless an identical published version exists (idempotent)."""
+    """Publish each shipped rubric version unless an identical version was published before
+    (still published, or retired since): idempotent, and an older shipped version that is
+    already in the database is never published again on top of a newer one."""
     messages = []
-    for path in sorted(CONTENT_DIR.glob("*.yaml")):
+    for path in content_files():
         doc = parse_document(path.read_bytes(), "application/yaml")
         published = session.exec(
             select(RubricVersion).join(Rubric).options(*CONTENT)
-            .where(Rubric.key == doc.key, RubricVersion.status == PUBLISHED)
+            .where(Rubric.key == doc.key, RubricVersion.status != DRAFT)
         ).all()
         if any(to_content(v, doc.key) == doc for v in published):
-            messages.append(f"rubric {doc.key}: up to date")
+            messages.append(f"rubric {doc.key} ({path.name}): up to date")
             continue
         try:
             version = import_document(session, doc, publish_now=True)

@@ -44,7 +44,7 @@ async def test_create_pins_the_latest_published_version_and_the_next_level(admin
     body = response.json()
     assert response.headers["location"] == f"/v1/assessments/{body['id']}"
     assert body["person"] == "E123" and body["rubric"] == {"key": "product-leadership",
-                                                           "version": 1}
+                                                           "version": 2}
     assert (body["current_level"], body["target_level"]) == ("senior-pm", "lead-pm")
     assert (body["cycle"], body["status"], body["ratings"]) == ("2026-H2", "draft", [])
     assert body["org_unit"] == "payments"
@@ -85,19 +85,19 @@ async def test_only_published_versions_are_pinned_and_pins_survive_new_versions(
     await sync_person(admin)
     first = await create_assessment(admin, sync=False)
     draft = await admin.post("/v1/rubrics/product-leadership/versions")
-    assert draft.status_code == 201 and draft.json()["version"] == 2
+    assert draft.status_code == 201 and draft.json()["version"] == 3
     refused = await admin.post("/v1/assessments", json={
         "person": "E123", "cycle": "2026-H2",
-        "rubric": {"key": "product-leadership", "version": 2}})
+        "rubric": {"key": "product-leadership", "version": 3}})
     assert refused.status_code == 422 and fields(refused) == ["rubric.version"]
     assert "draft" in refused.json()["errors"][0]["message"]
 
-    published = await admin.post("/v1/rubrics/product-leadership/versions/2/publish")
+    published = await admin.post("/v1/rubrics/product-leadership/versions/3/publish")
     assert published.status_code == 200
     second = await create_assessment(admin, sync=False)
-    assert second["rubric"]["version"] == 2
+    assert second["rubric"]["version"] == 3
     again = await admin.get(f"/v1/assessments/{first['id']}")
-    assert again.json()["rubric"]["version"] == 1
+    assert again.json()["rubric"]["version"] == 2
 
 
 async def test_idempotency_key_replays_the_creation_once(admin, ladder):
@@ -496,7 +496,7 @@ async def test_service_seams_for_readiness(admin, team, session):
     mine, _ = team
     found = assessments.get_assessment(session, mine, None)
     key, version, current, target, rated = assessments.scoring_inputs(session, found)
-    assert (key, version, current, target) == ("product-leadership", 1, "pm", "senior-pm")
+    assert (key, version, current, target) == ("product-leadership", 2, "pm", "senior-pm")
     assert [(r.rater_role, r.rater_id, r.proficiency) for r in rated] == [
         ("self", "E123", 4), ("manager", "E001", 4), ("peer", "E200", 4)]
     assert assessments.to_read(found).id == found.id

@@ -86,7 +86,7 @@ async def test_ndjson_export_has_a_line_per_assessment_and_takes_the_filters(adm
     assert [x["id"] for x in lines] == [a["id"] for a in listed]
     assert {x["status"] for x in lines} == {"finalized"}
     assert lines[0]["person"]["external_id"] == listed[0]["person"]
-    assert lines[0]["rubric"] == {"key": "product-leadership", "version": 1}
+    assert lines[0]["rubric"] == {"key": "product-leadership", "version": 2}
     none = await admin.get("/v1/assessments:export", params={"cycle": "1999-H1"})
     assert none.text.splitlines() == [",".join(bulk_service.EXPORT_CSV_COLUMNS)]
 

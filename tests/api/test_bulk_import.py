@@ -111,7 +111,7 @@ async def test_atomic_mode_commits_everything_when_every_row_is_good(app, admin,
     first = stored[0]
     assert (first["status"], first["current_level"], first["target_level"], first["cycle"]) == (
         "draft", "pm", "senior-pm", "2026-H2")
-    assert first["rubric"] == {"key": "product-leadership", "version": 1}
+    assert first["rubric"] == {"key": "product-leadership", "version": 2}
     assert {(r["rater_role"], r["rater_id"], r["competency"], r["proficiency"])
             for r in first["ratings"]} == {("self", "E0", "strategy", 3),
                                            ("manager", "M1", "strategy", 4),

@@ -65,7 +65,7 @@ async def test_bands_distribution_and_heat_map(admin, cohort):
     assert heat["execution"]["by_band"]["developing"] == 0.0
     assert heat["execution"]["by_band"]["not_yet"] == 1.0
     assert heat["execution"]["by_band"]["ready_soon"] is None
-    assert body["rubrics"] == [{"key": "product-leadership", "version": 1}]
+    assert body["rubrics"] == [{"key": "product-leadership", "version": 2}]
 
 
 async def test_filters(admin, cohort):

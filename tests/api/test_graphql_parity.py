@@ -93,9 +93,9 @@ async def test_outline_rubric_and_template_equal_rest(admin, world):
       assessment(id: $draft) { opportunities { id } }
       rubric(key: "product-leadership") { key version status name description policy
         scale { min max labels { value label } } levels { key name order summary }
-        competencies { key name description weight
+        competencies { key name description weight quadrant leadershipDimensions
           expectations { level proficiency descriptor gate gateReason }
-          recommendations { kind title detail } }
+          recommendations { kind title detail levels kindOfWork } }
         createdAt updatedAt publishedAt retiredAt }
       template(key: "opportunity-outline") { key version status name description
         fields { key label type required help options multiple min max maxLength maxItems

@@ -84,7 +84,7 @@ async def test_html_report_is_escaped_self_contained_and_strict(admin, assessed)
                     "Who rated", "Evidence", "What produced this report"):
         assert re.search(rf"<h2 id=\"h-[a-z]+\">{heading}", page), heading
     report = (await admin.get(f"/v1/assessments/{assessed}/readiness")).json()
-    assert report["inputs_digest"] in page and "product-leadership version 1" in page
+    assert report["inputs_digest"] in page and "product-leadership version 2" in page
 
 
 async def test_person_bound_key_reads_its_own_report_without_peer_ids(

@@ -25,7 +25,7 @@ async def test_score_default_ladder_at_the_bar_is_ready_now(admin, engine):
     report = response.json()
     assert (report["score"], report["band"], report["target_level"]) == (100.0, "ready_now",
                                                                          "lead-pm")
-    assert report["rubric"] == {"key": "product-leadership", "version": 1}
+    assert report["rubric"] == {"key": "product-leadership", "version": 2}
     assert report["policy"] == {"name": "progress", "version": 1}
     assert report["inputs_digest"].startswith("sha256:")
     again = await admin.post("/v1/readiness:score", json=body | {"ratings": body["ratings"][::-1]})

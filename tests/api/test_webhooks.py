@@ -53,6 +53,9 @@ async def lifecycle(admin, person: str) -> str:
     return assessment["id"]
 
 
+ASSESSMENT_EVENTS = ["assessment.submitted", "assessment.finalized", "readiness.changed"]
+
+
 def outbox(session) -> list[WebhookEvent]:
     session.rollback()  # a fresh snapshot
     return list(session.exec(select(WebhookEvent).order_by(WebhookEvent.id)))
@@ -184,9 +187,9 @@ async def test_load_defaults_from_the_cli_writes_the_outbox_row(admin, receiver,
         get_settings.cache_clear()
     rows = outbox(session)
     assert [(r.type, r.ordering_key) for r in rows] == [
-        ("rubric.published", "rubric:product-leadership")]
-    assert json.loads(rows[0].body)["data"] == {
-        "rubric": {"key": "product-leadership", "version": 1}}
+        ("rubric.published", "rubric:product-leadership")] * 2  # content versions 1 and 2
+    assert [json.loads(r.body)["data"] for r in rows] == [
+        {"rubric": {"key": "product-leadership", "version": n}} for n in (1, 2)]
 
 
 async def test_delivery_is_signed_thin_and_logged(admin, receiver, engine, app):
@@ -196,14 +199,17 @@ async def test_delivery_is_signed_thin_and_logged(admin, receiver, engine, app):
     drain(app)
 
     got = receiver.acknowledged()
-    assert [r.json["type"] for r in got] == [
-        "rubric.published", "assessment.submitted", "assessment.finalized", "readiness.changed"]
+    # Two shipped versions of the default rubric; each ordering key keeps its own order.
+    types = [r.json["type"] for r in got]
+    assert sorted(types) == sorted(["rubric.published"] * 2 + ASSESSMENT_EVENTS)
+    assert [t for t in types if t.startswith(("assessment", "readiness"))] == ASSESSMENT_EVENTS
     verifier = Webhook(webhook["secret"])
     for request in got:
         assert verifier.verify(request.body, request.headers) == request.json
         assert request.webhook_id.startswith("msg_")
         assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
-    finalized = got[2].json["data"]["assessment"]
+    finalized = next(r for r in got if r.json["type"] == "assessment.finalized"
+                     ).json["data"]["assessment"]
     assert finalized["id"] == assessment_id and finalized["status"] == "finalized"
     assert "ratings" not in finalized and finalized["ratings_count"] == 2
     assert b"evidence for" not in b"".join(r.body for r in got)  # evidence stays behind the API
@@ -211,10 +217,10 @@ async def test_delivery_is_signed_thin_and_logged(admin, receiver, engine, app):
         Webhook("whsec_" + "A" * 43).verify(got[0].body, got[0].headers)
 
     log = (await admin.get(f"/v1/webhooks/{webhook['id']}/deliveries")).json()
-    assert [d["event_type"] for d in log["data"]] == [
-        "readiness.changed", "assessment.finalized", "assessment.submitted", "rubric.published"]
+    assert [d["event_type"] for d in log["data"]] == [  # newest first
+        *reversed(ASSESSMENT_EVENTS), "rubric.published", "rubric.published"]
     assert {d["status"] for d in log["data"]} == {"succeeded"}
-    assert [d["webhook_id"] for d in reversed(log["data"])] == [r.webhook_id for r in got]
+    assert sorted(d["webhook_id"] for d in log["data"]) == sorted(r.webhook_id for r in got)
     attempt = log["data"][0]["attempts"][0]
     assert attempt["outcome"] == "succeeded" and attempt["status_code"] == 204
 
@@ -222,7 +228,7 @@ async def test_delivery_is_signed_thin_and_logged(admin, receiver, engine, app):
     assert len(page.json()["data"]) == 3 and 'rel="next"' in page.headers["link"]
     rest = await admin.get(f"/v1/webhooks/{webhook['id']}/deliveries",
                            params={"limit": 3, "cursor": page.json()["next_cursor"]})
-    assert [d["event_type"] for d in rest.json()["data"]] == ["rubric.published"]
+    assert [d["event_type"] for d in rest.json()["data"]] == ["rubric.published"] * 2
 
     metrics = (await admin.get("/metrics")).text
     assert 'ascent_webhook_deliveries_total{event_type="assessment.finalized",' \
@@ -237,12 +243,12 @@ async def test_receiver_down_then_up_gets_every_event_once_in_order(admin, engin
     second = await lifecycle(admin, "E456")
     with open_session(engine) as s:
         sent = {e.message_id: e for e in s.exec(select(WebhookEvent))}
-    assert len(sent) == 7  # rubric.published + 3 per assessment
+    assert len(sent) == 8  # rubric.published for content versions 1 and 2 + 3 per assessment
 
     drain(app, passes=3)
     pending = (await admin.get(f"/v1/webhooks/{webhook['id']}/deliveries",
                                params={"status": "pending"})).json()["data"]
-    assert len(pending) == 7
+    assert len(pending) == 8
     tried = {d["event_type"]: len(d["attempts"]) for d in pending if d["attempts"]}
     # Only the head of each ordering key (the rubric, each assessment) was tried: later events
     # about an assessment wait for the earlier ones.
@@ -256,7 +262,7 @@ async def test_receiver_down_then_up_gets_every_event_once_in_order(admin, engin
     receiver.up()
     try:
         drain(app, until=lambda: len({r.webhook_id for r in receiver.acknowledged()
-                                      if r is not receiver.requests[0]}) == 7)
+                                      if r is not receiver.requests[0]}) == 8)
     finally:
         receiver.down()
 
@@ -314,13 +320,14 @@ async def test_a_delivery_fails_after_max_attempts_and_the_next_one_goes(
     await create_assessment(admin, "E123")  # no event
     drain(app)
     log = (await admin.get(f"/v1/webhooks/{webhook['id']}/deliveries")).json()["data"]
+    # Content version 1's event fails twice and gives up; version 2's, next in line, goes.
     assert [(d["event_type"], d["status"], len(d["attempts"])) for d in log] == [
-        ("rubric.published", "failed", 2)]
+        ("rubric.published", "succeeded", 1), ("rubric.published", "failed", 2)]
     assessment_id = await lifecycle(admin, "E456")
     drain(app)
     assert [r.json["type"] for r in receiver.acknowledged()] == [
-        "assessment.submitted", "assessment.finalized", "readiness.changed"]
-    assert receiver.acknowledged()[0].json["data"]["assessment"]["id"] == assessment_id
+        "rubric.published", *ASSESSMENT_EVENTS]
+    assert receiver.acknowledged()[1].json["data"]["assessment"]["id"] == assessment_id
 
 
 async def test_ping_is_delivered_and_logged(admin, receiver, app):

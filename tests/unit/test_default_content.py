@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 RUBRIC_PATH = (
-    Path(__file__).resolve().parents[2] / "service/rubrics/content/product-leadership.yaml"
+    Path(__file__).resolve().parents[2] / "service/rubrics/content/product-leadership.2.yaml"
 )
 
 LEVELS: list[tuple[str, str]] = [
@@ -58,7 +58,18 @@ RECOMMENDATION_KINDS = {
     "cross_functional_trust",
     "influence_strategy",
     "career_reflection",
+    # added in version 2, where none of the above described the advice honestly
+    "improvement_kata",
+    "seek_mentor",
+    "coaching",
+    "delegation",
+    "time_design",
+    "community_of_practice",
+    "operating_model",
 }
+QUADRANTS = {"improve_products", "improve_relationships", "organisational_debt",
+             "organisational_innovation"}
+DIMENSIONS = {"self", "people", "organisational_improvement", "time", "value"}
 
 
 @cache
@@ -173,11 +184,61 @@ def test_proficiency_in_scale_and_non_decreasing(rubric: dict[str, Any], key: st
 
 
 @pytest.mark.parametrize("key", COMPETENCY_KEYS)
-def test_descriptors_non_empty_and_distinct(rubric: dict[str, Any], key: str) -> None:
-    descriptors = [e.get("descriptor") for e in _competency(rubric, key)["expectations"]]
-    assert all(isinstance(d, str) and d.strip() for d in descriptors), descriptors
-    normalised = [" ".join(d.lower().split()) for d in descriptors]
-    assert len(set(normalised)) == len(normalised), "descriptors repeat within competency"
+def test_every_distinct_expectation_value_has_exactly_one_descriptor(
+    rubric: dict[str, Any], key: str
+) -> None:
+    """A rater reading "5" for a competency must find one meaning of 5, whatever the level."""
+    by_value: dict[int, set[str]] = {}
+    for e in _competency(rubric, key)["expectations"]:
+        descriptor = e.get("descriptor")
+        assert isinstance(descriptor, str) and descriptor.strip(), (key, e["level"])
+        by_value.setdefault(e["proficiency"], set()).add(" ".join(descriptor.lower().split()))
+    assert {v: len(d) for v, d in by_value.items()} == {v: 1 for v in by_value}, by_value
+    texts = [next(iter(d)) for d in by_value.values()]
+    assert len(set(texts)) == len(texts), "two values of one competency share a descriptor"
+
+
+def test_scale_maximum_at_cpo_only_for_the_competencies_that_define_it(
+    rubric: dict[str, Any]
+) -> None:
+    top = rubric["scale"]["max"]
+    at_max = [c["key"] for c in rubric["competencies"]
+              if any(e["level"] == "cpo" and e["proficiency"] == top for e in c["expectations"])]
+    assert 2 <= len(at_max) <= 3, at_max
+    assert set(at_max) == {"strategy", "trust-collaboration", "operating-model"}
+    below_cpo = [(c["key"], e["level"]) for c in rubric["competencies"]
+                 for e in c["expectations"] if e["level"] != "cpo" and e["proficiency"] == top]
+    assert not below_cpo, below_cpo
+
+
+# Words that describe managing a team, which a senior PM cannot show before promotion.
+MANAGING = ("they manage", "the pms they manage", "their reports", "direct reports")
+
+
+def test_lead_pm_gates_describe_what_a_senior_pm_can_show(rubric: dict[str, Any]) -> None:
+    gates = {key: e for key, level, e in _gates(rubric) if level == "lead-pm"}
+    assert set(gates) == {"execution", "developing-people"}
+    execution = gates["execution"]["descriptor"].lower()
+    assert "top-priority project" in execution and "without taking the work back" in execution
+    mentoring = gates["developing-people"]["descriptor"].lower()
+    assert "mentored someone" in mentoring and "did not take the" in mentoring
+    assert "shipped it themselves" in mentoring
+    for key, e in gates.items():
+        text = (e["descriptor"] + " " + e["gate_reason"]).lower()
+        assert not any(phrase in text for phrase in MANAGING), (key, text)
+        assert "senior pm" in e["gate_reason"].lower(), key
+
+
+def test_top_level_descriptors_are_observable(rubric: dict[str, Any]) -> None:
+    """vp and cpo descriptors name something a rater could have seen happen, not a stance:
+    each says what the person has done or does, with a concrete object."""
+    vague = ("surveys", "vantage point", "models a sustainable pace", "speaks the language")
+    for c in rubric["competencies"]:
+        for e in c["expectations"]:
+            if e["level"] in ("vp", "cpo"):
+                text = e["descriptor"].lower()
+                assert not any(v in text for v in vague), (c["key"], e["level"], text)
+                assert len(text.split()) >= 15, (c["key"], e["level"])
 
 
 def test_whole_scale_is_used(rubric: dict[str, Any]) -> None:
@@ -226,11 +287,51 @@ def test_gates_are_few_and_explained(rubric: dict[str, Any]) -> None:
 @pytest.mark.parametrize("key", COMPETENCY_KEYS)
 def test_recommendations_shape(rubric: dict[str, Any], key: str) -> None:
     recs = _competency(rubric, key)["recommendations"]
-    assert 2 <= len(recs) <= 4
+    assert 3 <= len(recs) <= 5
     for rec in recs:
         assert rec["kind"] in RECOMMENDATION_KINDS, rec["kind"]
         assert isinstance(rec.get("title"), str) and rec["title"].strip()
         assert isinstance(rec.get("detail"), str) and rec["detail"].strip()
+        assert rec["levels"] and set(rec["levels"]) <= set(LEVEL_KEYS[1:]), rec["title"]
+        assert ("kind_of_work" in rec) == (rec["kind"] == "tour_of_duty"), rec["title"]
+
+
+@pytest.mark.parametrize("key", COMPETENCY_KEYS)
+def test_every_target_level_gets_advice_other_than_a_tour(rubric: dict[str, Any],
+                                                          key: str) -> None:
+    recs = _competency(rubric, key)["recommendations"]
+    for level in LEVEL_KEYS[1:]:
+        assert any(level in r["levels"] and r["kind"] != "tour_of_duty" for r in recs), level
+
+
+def test_tours_for_one_target_agree_on_the_kind_of_work(rubric: dict[str, Any]) -> None:
+    for level in LEVEL_KEYS[1:]:
+        kinds = {r["kind_of_work"] for c in rubric["competencies"]
+                 for r in c["recommendations"]
+                 if r["kind"] == "tour_of_duty" and level in r["levels"]}
+        assert len(kinds) <= 1, (level, kinds)
+    tours = [c["key"] for c in rubric["competencies"]
+             if any(r["kind"] == "tour_of_duty" for r in c["recommendations"])]
+    assert 1 <= len(tours) <= 5, tours  # a tour plan names at most five skills
+
+
+def test_misfiled_kinds_of_version_1_are_fixed(rubric: dict[str, Any]) -> None:
+    kinds = {r["title"]: r["kind"] for c in rubric["competencies"]
+             for r in c["recommendations"]}
+    assert kinds["Run one improvement kata to the end"] == "improvement_kata"
+    assert kinds["Find a mentor outside product"] == "seek_mentor"
+    assert kinds["Learn non-directive coaching"] == "coaching"
+
+
+def test_quadrant_and_dimensions_declared(rubric: dict[str, Any]) -> None:
+    for c in rubric["competencies"]:
+        assert c["quadrant"] in QUADRANTS, c["key"]
+        assert c["leadership_dimensions"] and set(c["leadership_dimensions"]) <= DIMENSIONS
+    quadrant = {c["key"]: c["quadrant"] for c in rubric["competencies"]}
+    assert quadrant["execution"] != "improve_products"
+    assert quadrant["strategy"] != "improve_products"
+    used = {d for c in rubric["competencies"] for d in c["leadership_dimensions"]}
+    assert used == DIMENSIONS and set(quadrant.values()) == QUADRANTS
 
 
 def test_all_recommendation_kinds_appear(rubric: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from service.rubrics.schemas import RubricCreate
 
 ROOT = Path(__file__).resolve().parents[2] / "service"
 TEMPLATES = ROOT / "outlines" / "content"
-RUBRIC = yaml.safe_load((ROOT / "rubrics" / "content" / "product-leadership.yaml").read_text())
+RUBRIC = yaml.safe_load((ROOT / "rubrics" / "content" / "product-leadership.2.yaml").read_text())
 
 # template key -> {field key: (type, required)}, one entry per item of DOMAIN.md section 4.
 EXPECTED = {

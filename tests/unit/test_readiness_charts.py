@@ -40,7 +40,7 @@ CONTENT = Path(__file__).resolve().parents[2] / "service" / "rubrics" / "content
 
 @pytest.fixture(scope="module")
 def ladder():
-    doc = parse_document((CONTENT / "product-leadership.yaml").read_bytes(), "application/yaml")
+    doc = parse_document((CONTENT / "product-leadership.2.yaml").read_bytes(), "application/yaml")
     labels = Labels({c.key: c.name for c in doc.competencies},
                     {lv.key: lv.name for lv in doc.levels}, doc.scale.min, doc.scale.max)
     return readiness.to_spec(doc, 1), labels
