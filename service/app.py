@@ -25,6 +25,7 @@ from .problems import PreconditionFailed, problem_response
 from .readiness.routes import router as readiness_router
 from .retention import PurgeWorker
 from .rubrics.routes import router as rubrics_router
+from .scim import routes as scim_routes
 from .settings import Settings, get_settings
 from .webhooks.delivery import WebhookWorker
 from .webhooks.routes import router as webhooks_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         guard = [] if router is ops_router else [Depends(reject_nul_input)]  # ops: public
         app.include_router(router, dependencies=guard)
+    scim_routes.install(app, [Depends(reject_nul_input)])  # /scim/v2: SCIM's own errors
     register_handlers()
     docs.install(app)
     graphql.install(app, settings)  # /graphql and its IDE's local assets

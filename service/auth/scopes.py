@@ -22,6 +22,7 @@ SCOPES: dict[str, str] = {
     "calibration:write": "Run calibration sessions: decide calibrated bands, lock",
     "webhooks:read": "Read webhook subscriptions and deliveries",
     "webhooks:write": "Manage webhook subscriptions",
+    "scim": "Provision people over SCIM 2.0 (/scim/v2): read, create, replace, deactivate",
 }
 
 
