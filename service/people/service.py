@@ -30,7 +30,6 @@ from .models import Person
 from .schemas import PersonRead, PersonUpdate
 
 _FIELDS = tuple(f for f in PersonUpdate.model_fields if f != "external_id")
-IDENTITY_FIELDS = ("user_name", "given_name", "family_name", "employee_number")
 
 
 # --- who sees whom ----------------------------------------------------------------------------
@@ -174,8 +173,9 @@ def sync_person(session: Session, external_id: str, data: PersonUpdate, principa
 def upsert_person(session: Session, external_id: str, data: PersonUpdate | Mapping[str, Any],
                   identity: Mapping[str, Any] | None = None) -> tuple[Person, bool]:
     """Create or replace; (person, created). Sending what is stored changes nothing, so a
-    repeated sync keeps the row version (and the ETag). ``identity`` (``IDENTITY_FIELDS``,
-    written by SCIM) is replaced too when given; the HRIS sync leaves it alone."""
+    repeated sync keeps the row version (and the ETag). ``identity`` (user_name, given_name,
+    family_name, employee_number: what SCIM writes) is replaced too when given; the HRIS sync
+    leaves it alone."""
     data = _validated(external_id, data)
     check_placement(session, data.rubric, data.level)
     values = data.model_dump(include=set(_FIELDS)) | dict(identity or {})

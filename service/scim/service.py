@@ -22,7 +22,6 @@ from ..auth.principal import Principal
 from ..http import check_if_match
 from ..people import directory
 from ..people import service as people
-from ..people.models import Person
 from ..problems import Forbidden
 from ..wire import Name
 from . import filters
@@ -58,7 +57,7 @@ def user_location(base: str, person_id: uuid.UUID | str) -> str:
     return f"{base}/Users/{person_id}"
 
 
-def to_user(person: Person, managers: dict[str, Person], base: str) -> User:
+def to_user(person: people.Person, managers: dict[str, people.Person], base: str) -> User:
     """The person as a SCIM User. ``managers`` holds the provisioned managers by external id:
     a manager not synced yet is named by their HRIS id."""
     user = User(
@@ -87,14 +86,14 @@ def to_user(person: Person, managers: dict[str, Person], base: str) -> User:
     return user
 
 
-def _users(session: Session, found: list[Person], principal: Principal, base: str
+def _users(session: Session, found: list[people.Person], principal: Principal, base: str
            ) -> list[User]:
     wanted = {p.manager_external_id for p in found if p.manager_external_id}
     managers = people.get_people(session, wanted, principal)  # one query for the page
     return [to_user(p, managers, base) for p in found]
 
 
-def _one_user(session: Session, person: Person, principal: Principal, base: str) -> User:
+def _one_user(session: Session, person: people.Person, principal: Principal, base: str) -> User:
     return _users(session, [person], principal, base)[0]
 
 
@@ -155,21 +154,21 @@ def _person_doc(user: User, external_id: str, manager_key: Callable[[str], str]
 
 
 def _write(session: Session, user: User, external_id: str, principal: Principal
-           ) -> tuple[Person, bool]:
+           ) -> tuple[people.Person, bool]:
     identity = _identity(user)
     directory.check_user_name(session, identity["user_name"], external_id)
     doc = _person_doc(user, external_id, _manager_key(session, principal))
     return people.sync_person(session, external_id, doc, principal, identity=identity)
 
 
-def _existing(session: Session, user_id: str, principal: Principal) -> Person:
+def _existing(session: Session, user_id: str, principal: Principal) -> people.Person:
     person = directory.find_by_id(session, user_id, principal)
     if person is None:
         raise scim.NotFoundException(detail=f"No User with id '{user_id}'.")
     return person
 
 
-def _keep_external_id(user: User, person: Person) -> None:
+def _keep_external_id(user: User, person: people.Person) -> None:
     if user.external_id not in (None, person.external_id):
         raise scim.MutabilityException(
             detail="externalId is the HRIS id: it cannot change once provisioned.")
