@@ -9,6 +9,7 @@ filters and bodies as SCIM errors (never 5xx), read-only Groups from org units, 
 and who may call it at all."""
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,8 @@ import scim2_models as scim
 from scim2_client.engines.asgi import ASGISCIMClient
 
 from service.scim.resources import CAREER_URN, ENTERPRISE_URN, CareerUser, EnterpriseUser, User
+from service.settings import Settings
+from tests.factories.jwts import AUDIENCE, ISSUER, SigningKey, jwks
 from tests.factories.people import sync_person
 from tests.factories.rubrics import load_default_rubric
 
@@ -25,6 +28,7 @@ SCIM = "application/scim+json"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+IDP = SigningKey.rsa("idp")
 
 
 def user_doc(external_id: str = "HR-1", user_name: str = "ada@example.com", **extra) -> dict:
@@ -49,6 +53,15 @@ def scim_error(response, status: int, scim_type: str | None = None) -> dict:
     assert body["schemas"] == [ERROR] and body["status"] == str(status), body
     assert body.get("scimType") == scim_type, body
     return body
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    """API keys, and JWTs from an identity provider whose provisioning client is a service."""
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks(IDP)))
+    return Settings(database_url=db_url, jwt_jwks_file=path, jwt_issuer=ISSUER,
+                    jwt_audience=AUDIENCE, jwt_service_subjects=["okta-provisioning"])
 
 
 @pytest.fixture
@@ -417,6 +430,12 @@ async def test_scim_needs_the_scim_scope_and_no_person_binding(client_with, make
                              ("GET", "/scim/v2/ServiceProviderConfig"),
                              ("POST", "/scim/v2/Users")):
             scim_error(await bound.request(method, path, json=user_doc()), 403)
+    async with client_with(IDP.token(sub="okta-provisioning", scope="scim")) as idp:
+        assert (await idp.post("/scim/v2/Users", json=user_doc())).status_code == 201
+    async with client_with(IDP.token(sub="okta-provisioning", scope="people:write")) as idp:
+        scim_error(await idp.get("/scim/v2/Users"), 403)
+    async with client_with(IDP.token(sub="HR-1", scope="scim")) as portal:  # bound to HR-1
+        scim_error(await portal.get("/scim/v2/Users"), 403)
     async with client_with(make_key("admin")) as root:
         assert (await root.get("/scim/v2/Users")).status_code == 200
     # The rest of the API keeps RFC 9457 problems.
