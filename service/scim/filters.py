@@ -88,11 +88,26 @@ class _ToCondition(FilterVisitor[d.Condition]):
                    "'emails' or 'emails.value' instead.")
 
 
+MAX_TERMS = 64  # a filter is a question, not a list: databases cap expression depth too
+
+
 def to_condition(scim_filter: ScimFilter | None, resolve_manager: Callable[[str], str]
                  ) -> d.Condition | None:
     if scim_filter is None:
         return None
+    if _terms(scim_filter.ast) > MAX_TERMS:
+        raise InvalidFilterException(
+            detail=f"The filter compares more than {MAX_TERMS} attributes; split it.")
     return _ToCondition(scim_filter, resolve_manager).visit(scim_filter.ast)
+
+
+def _terms(node: FilterNode) -> int:
+    match node:
+        case Not():
+            return _terms(node.expr)
+        case LogicalExpr():
+            return sum(_terms(t) for t in node.terms)
+    return 1
 
 
 def attribute_names(node: FilterNode) -> set[str]:

@@ -41,6 +41,7 @@ from .resources import (
 
 _GROUP_NAMESPACE = uuid.UUID("6f1b2c1e-3c55-4f43-9a4e-5d0c1a7e2b90")
 _GROUP_FILTERABLE = {"id", "displayName", "externalId"}
+_LAST_START = 10**9  # a startIndex past any directory: an empty page, not an SQL overflow
 _IDENTITY_VALUE = TypeAdapter(Name | None)
 
 
@@ -156,7 +157,8 @@ def _person_doc(user: User, external_id: str, manager_key: Callable[[str], str]
 def _write(session: Session, user: User, external_id: str, principal: Principal
            ) -> tuple[people.Person, bool]:
     identity = _identity(user)
-    directory.check_user_name(session, identity["user_name"], external_id)
+    if identity["user_name"]:  # required by the User schema; checked before it is written
+        directory.check_user_name(session, identity["user_name"], external_id)
     doc = _person_doc(user, external_id, _manager_key(session, principal))
     return people.sync_person(session, external_id, doc, principal, identity=identity)
 
@@ -176,6 +178,14 @@ def _keep_external_id(user: User, person: people.Person) -> None:
 
 # --- operations -------------------------------------------------------------------------------
 
+def _page(search: scim.SearchRequest) -> tuple[int, int]:
+    """(startIndex, count) as served: 1-based, at most ``MAX_RESULTS`` a page (RFC 7644
+    3.4.2.4: a count below 0 is 0, a start below 1 is 1)."""
+    start = min(max(search.start_index or 1, 1), _LAST_START)
+    count = MAX_RESULTS if search.count is None else max(search.count, 0)
+    return start, min(count, MAX_RESULTS)
+
+
 def get_user(session: Session, user_id: str, principal: Principal, base: str) -> User:
     require_provisioner(principal)
     return _one_user(session, _existing(session, user_id, principal), principal, base)
@@ -185,8 +195,7 @@ def list_users(session: Session, search: UserSearch, principal: Principal, base:
                ) -> UserList:
     require_provisioner(principal)
     condition = filters.to_condition(search.filter, _manager_key(session, principal))
-    start = max(search.start_index or 1, 1)
-    count = min(MAX_RESULTS if search.count is None else max(search.count, 0), MAX_RESULTS)
+    start, count = _page(search)
     found, total = directory.search(session, condition, offset=start - 1, limit=count,
                                     principal=principal)
     return UserList(total_results=total, start_index=start, items_per_page=len(found),
@@ -275,8 +284,7 @@ def list_groups(session: Session, search: GroupSearch, principal: Principal, bas
             raise scim.InvalidFilterException(
                 detail="Groups may be filtered on id, displayName and externalId only.")
         groups = [g for g in groups if search.filter.match(g)]
-    start = max(search.start_index or 1, 1)
-    count = min(MAX_RESULTS if search.count is None else max(search.count, 0), MAX_RESULTS)
+    start, count = _page(search)
     page = groups[start - 1:start - 1 + count]
     if with_members:
         _with_members(session, page, base)

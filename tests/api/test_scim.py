@@ -342,11 +342,19 @@ async def test_bad_input_is_a_scim_error_never_a_5xx(provisioner, engine):
     await create(provisioner)
     for expression in ('userName eq', 'userName xx "a"', '((', 'active gt true',
                        'nickName eq "x"', 'emails[type eq "work"]', 'title pr',
-                       'meta.lastModified gt "yesterday"', "x" * 3000):
+                       'meta.lastModified gt "yesterday"', "x" * 3000,
+                       " and ".join(['userName eq "a"'] * 1200),
+                       "not (" * 100 + "userName pr" + ")" * 100):
         scim_error(await provisioner.get("/scim/v2/Users", params={"filter": expression}),
                    400, "invalidFilter")
     scim_error(await provisioner.get("/scim/v2/Users", params={"count": "many"}),
                400, "invalidValue")
+    huge = await provisioner.get("/scim/v2/Users", params={"startIndex": str(10**30),
+                                                            "count": str(10**30)})
+    assert huge.status_code == 200 and "Resources" not in huge.json(), huge.text
+    nested = await provisioner.get("/scim/v2/Users", params={
+        "filter": "(" * 3000 + 'userName eq "ada@example.com"' + ")" * 3000})
+    assert nested.json()["totalResults"] == 1, nested.text
     scim_error(await provisioner.post("/scim/v2/Users", content=b"{not json"),
                400, "invalidSyntax")
     scim_error(await provisioner.post("/scim/v2/Users", content=b"[" * 100_000),
