@@ -27,7 +27,8 @@ def error_response(status: int, detail: str, scim_type: str | None = None,
                         status_code=status, headers=headers, media_type=MEDIA_TYPE)
 
 
-def _from_problem(exc: ProblemError) -> JSONResponse:
+def from_problem(exc: ProblemError) -> JSONResponse:
+    """A domain error (``problems.py``) as a SCIM Error message."""
     detail = exc.detail or exc.title
     if isinstance(exc, InvalidInput):  # the people rules: an invalid value, named
         named = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
@@ -56,7 +57,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError):
-        return _from_problem(exc)
+        return from_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _request(request: Request, exc: RequestValidationError):

@@ -371,6 +371,8 @@ async def test_bad_input_is_a_scim_error_never_a_5xx(provisioner, engine):
                400, "invalidSyntax")
     scim_error(await provisioner.post("/scim/v2/Users", content=b"x",
                                       headers={"Content-Type": "text/plain"}), 415)
+    scim_error(await provisioner.post("/scim/v2/Users", json=user_doc(
+        displayName="x" * 2_000_000)), 413)
     scim_error(await provisioner.get("/scim/v2/Users/" + "f" * 40), 404)
     scim_error(await provisioner.get("/scim/v2/Nothing"), 404)
     scim_error(await provisioner.post("/scim/v2/Groups", json={}), 405)
