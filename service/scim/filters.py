@@ -49,6 +49,8 @@ FIELDS = {
     f"{CAREER_URN}:level": "level",
 }
 
+_NOT_TEXT = {"id", "active", "created_at", "updated_at"}  # no substring tests on these
+
 
 class _ToCondition(FilterVisitor[d.Condition]):
     def __init__(self, scim_filter: ScimFilter, resolve_manager: Callable[[str], str]):
@@ -65,6 +67,10 @@ class _ToCondition(FilterVisitor[d.Condition]):
     def visit_comparison(self, node: Comparison) -> d.Condition:
         binding = self.filter.resolve_comparison(node.attr_path)
         name = self._field(binding)
+        if name in _NOT_TEXT and node.op.value in ("co", "sw", "ew"):
+            raise InvalidFilterException(
+                detail=f"'{node.attr_path}' is not text: compare it with eq, ne"
+                       + (", gt, ge, lt, le." if name in ("created_at", "updated_at") else "."))
         value: Any = coerce_value(binding, node.value, node.op)
         if isinstance(value, datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)  # a time without an offset is UTC

@@ -339,12 +339,14 @@ async def test_an_unknown_level_is_invalid_value_like_on_v1(provisioner, admin):
 
 
 async def test_bad_input_is_a_scim_error_never_a_5xx(provisioner, engine):
-    await create(provisioner)
+    user = await create(provisioner)
     for expression in ('userName eq', 'userName xx "a"', '((', 'active gt true',
                        'nickName eq "x"', 'emails[type eq "work"]', 'title pr',
                        'meta.lastModified gt "yesterday"', "x" * 3000,
                        " and ".join(['userName eq "a"'] * 1200),
-                       "not (" * 100 + "userName pr" + ")" * 100):
+                       "not (" * 100 + "userName pr" + ")" * 100,
+                       f'id sw "{user["id"]}"', 'meta.lastModified co "2026"',
+                       'active co "t"', 'active gt false'):
         scim_error(await provisioner.get("/scim/v2/Users", params={"filter": expression}),
                    400, "invalidFilter")
     scim_error(await provisioner.get("/scim/v2/Users", params={"count": "many"}),
