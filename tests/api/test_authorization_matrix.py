@@ -33,7 +33,7 @@ from tests.factories.binding import (
 )
 from tests.factories.bulk import line, ndjson
 from tests.factories.graphql import codes, gql
-from tests.factories.jwts import AUDIENCE, ISSUER, SigningKey, jwks
+from tests.factories.jwts import SigningKey, jwt_settings
 from tests.factories.outlines import opportunity
 from tests.factories.people import person_doc
 from tests.routes import mounted_operations, templated_operations
@@ -280,10 +280,7 @@ def _unknown_path(call: Call) -> str:
 @pytest.fixture
 def settings(db_url, tmp_path) -> Settings:
     """The shared app, able to verify JWTs too (the principal is a key or a portal token)."""
-    path = tmp_path / "jwks.json"
-    path.write_text(json.dumps(jwks(SIGNER)))
-    return Settings(database_url=db_url, jwt_jwks_file=path, jwt_issuer=ISSUER,
-                    jwt_audience=AUDIENCE)
+    return jwt_settings(db_url, tmp_path, SIGNER)
 
 
 @pytest.fixture(params=["api-key", "jwt"])

@@ -9,7 +9,6 @@ filters and bodies as SCIM errors (never 5xx), read-only Groups from org units, 
 and who may call it at all."""
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from scim2_client.engines.asgi import ASGISCIMClient
 
 from service.scim.resources import CAREER_URN, ENTERPRISE_URN, CareerUser, EnterpriseUser, User
 from service.settings import Settings
-from tests.factories.jwts import AUDIENCE, ISSUER, SigningKey, jwks
+from tests.factories.jwts import SigningKey, jwt_settings
 from tests.factories.people import sync_person
 from tests.factories.rubrics import load_default_rubric
 
@@ -58,10 +57,7 @@ def scim_error(response, status: int, scim_type: str | None = None) -> dict:
 @pytest.fixture
 def settings(db_url, tmp_path) -> Settings:
     """API keys, and JWTs from an identity provider whose provisioning client is a service."""
-    path = tmp_path / "jwks.json"
-    path.write_text(json.dumps(jwks(IDP)))
-    return Settings(database_url=db_url, jwt_jwks_file=path, jwt_issuer=ISSUER,
-                    jwt_audience=AUDIENCE, jwt_service_subjects=["okta-provisioning"])
+    return jwt_settings(db_url, tmp_path, IDP, jwt_service_subjects=["okta-provisioning"])
 
 
 @pytest.fixture
