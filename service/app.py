@@ -26,6 +26,8 @@ from .problems import PreconditionFailed, problem_response
 from .readiness.routes import router as readiness_router
 from .retention import PurgeWorker
 from .rubrics.routes import router as rubrics_router
+from .scim import errors as scim_errors
+from .scim import routes as scim_routes
 from .settings import Settings, get_settings
 from .webhooks.delivery import WebhookWorker
 from .webhooks.routes import router as webhooks_router
@@ -104,12 +106,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         guard = [] if router is ops_router else [Depends(reject_nul_input)]  # ops: public
         app.include_router(router, dependencies=guard)
+    scim_routes.install(app, [Depends(reject_nul_input)])  # /scim/v2: SCIM's own errors
     register_handlers()
     docs.install(app)
     graphql.install(app, settings)  # /graphql and its IDE's local assets
     _document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       exempt_prefixes=("/v1/bulk/",))
+                       exempt_prefixes=("/v1/bulk/",),
+                       answers={scim_routes.PREFIX + "/": scim_errors.from_problem})
     metrics.install(app)
     edge.install(app, settings.cors_origins)
     logs.install(app)  # outermost: request ids on every answer

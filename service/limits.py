@@ -1,14 +1,22 @@
 """Request body size limit (413) as pure ASGI middleware: checks Content-Length up front and
 counts streamed bytes, so a chunked upload cannot slip past the limit."""
 
+from collections.abc import Callable
+
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import PayloadTooLarge, problem_response
+from .problems import PayloadTooLarge, ProblemError, problem_response
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefixes: tuple[str, ...] = ()):
+    """``answers`` maps a path prefix to how errors are written there (SCIM's own format
+    under /scim/v2); elsewhere the 413 is an RFC 9457 problem."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefixes: tuple[str, ...] = (),
+                 answers: dict[str, Callable[[ProblemError], Response]] | None = None):
         self.app, self.max_bytes, self.exempt = app, max_bytes, exempt_prefixes
+        self.answers = answers or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
@@ -51,7 +59,10 @@ class BodySizeLimit:
 
     async def _reject(self, scope: Scope, send: Send) -> None:
         error = PayloadTooLarge(f"The request body exceeds the limit of {self.max_bytes} bytes.")
-        await problem_response(error, scope["path"])(scope, _empty_receive, send)
+        answer = next((a for prefix, a in self.answers.items()
+                       if scope["path"].startswith(prefix)), None)
+        response = answer(error) if answer else problem_response(error, scope["path"])
+        await response(scope, _empty_receive, send)
 
 
 async def _empty_receive() -> Message:

@@ -25,6 +25,18 @@ def templated_operations(app) -> list[tuple[str, str, dict]]:
             for method, op in item.items()]
 
 
+def mounted_operations(app) -> list[tuple[str, str, dict]]:
+    """The same for the FastAPI sub-applications mounted in ``app`` (SCIM under /scim/v2),
+    which ``/openapi.json`` leaves out on purpose: each one's own OpenAPI document, with the
+    mount's prefix."""
+    from fastapi import FastAPI
+    from starlette.routing import Mount
+
+    return [(method, mount.path + path, op) for mount in app.routes
+            if isinstance(mount, Mount) and isinstance(mount.app, FastAPI)
+            for method, path, op in templated_operations(mount.app)]
+
+
 def required_scopes(op: dict) -> set[str]:
     return {scope for requirement in op.get("security", []) for scopes in requirement.values()
             for scope in scopes}

@@ -25,6 +25,7 @@ SCOPES: dict[str, str] = {
     "fairness:write": "Store and erase people's fairness attributes",
     "webhooks:read": "Read webhook subscriptions and deliveries",
     "webhooks:write": "Manage webhook subscriptions",
+    "scim": "Provision people over SCIM 2.0 (/scim/v2): read, create, replace, deactivate",
 }
 
 

@@ -28,6 +28,11 @@ class Person(SQLModel, table=True):
                                description="Key of the rubric the person is on")
     level: str | None = Field(default=None, max_length=64, index=True)
     active: bool = Field(default=True, index=True)
+    # Identity attributes that provisioning (SCIM) writes and the HRIS sync leaves alone.
+    user_name: str | None = Field(default=None, max_length=200, unique=True)
+    given_name: str | None = Field(default=None, max_length=200)
+    family_name: str | None = Field(default=None, max_length=200)
+    employee_number: str | None = Field(default=None, max_length=200)
     row_version: int | None = Field(default=None, sa_column=_person_row_version)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()

@@ -17,6 +17,7 @@ from ..auth.principal import Principal
 from ..http import check_if_match, encode_cursor, etag
 from ..models import utcnow
 from ..problems import (
+    Conflict,
     FieldError,
     Forbidden,
     InvalidInput,
@@ -156,8 +157,9 @@ def check_placement(session: Session, rubric: str | None, level: str | None) -> 
 
 
 def sync_person(session: Session, external_id: str, data: PersonUpdate, principal: Principal,
-                if_match: str | None = None) -> tuple[Person, bool]:
-    """The HRIS sync as REST and GraphQL expose it: refused to person-bound principals,
+                if_match: str | None = None, identity: Mapping[str, Any] | None = None
+                ) -> tuple[Person, bool]:
+    """The HRIS sync as REST, GraphQL and SCIM expose it: refused to person-bound principals,
     ``If-Match`` honoured when given, then ``upsert_person``."""
     require_directory_writer(principal)
     if if_match is not None:
@@ -165,23 +167,27 @@ def sync_person(session: Session, external_id: str, data: PersonUpdate, principa
         if current is None:
             raise PreconditionFailed(f"No person with external id '{external_id}' exists yet.")
         check_if_match(if_match, person_etag(current), required=False)
-    return upsert_person(session, external_id, data)
+    return upsert_person(session, external_id, data, identity)
 
 
-def upsert_person(session: Session, external_id: str, data: PersonUpdate | Mapping[str, Any]
-                  ) -> tuple[Person, bool]:
+def upsert_person(session: Session, external_id: str, data: PersonUpdate | Mapping[str, Any],
+                  identity: Mapping[str, Any] | None = None) -> tuple[Person, bool]:
     """Create or replace; (person, created). Sending what is stored changes nothing, so a
-    repeated sync keeps the row version (and the ETag)."""
+    repeated sync keeps the row version (and the ETag). ``identity`` (user_name, given_name,
+    family_name, employee_number: what SCIM writes) is replaced too when given; the HRIS sync
+    leaves it alone."""
     data = _validated(external_id, data)
     check_placement(session, data.rubric, data.level)
-    values = data.model_dump(include=set(_FIELDS))
+    values = data.model_dump(include=set(_FIELDS)) | dict(identity or {})
     person = find_person(session, external_id)
     if person is None:
         created = _insert(session, external_id, values)
         if created is not None:
             return created, True
         # Someone created the same person concurrently: this sync becomes an update.
-        person = get_person(session, external_id)
+        person = find_person(session, external_id)
+        if person is None:  # the clash was on another unique value: a user name (SCIM)
+            raise Conflict("Another person took the same user name at the same time.")
     if any(getattr(person, k) != v for k, v in values.items()):
         for key, value in values.items():
             setattr(person, key, value)

@@ -33,10 +33,10 @@ from tests.factories.binding import (
 )
 from tests.factories.bulk import line, ndjson
 from tests.factories.graphql import codes, gql
-from tests.factories.jwts import AUDIENCE, ISSUER, SigningKey, jwks
+from tests.factories.jwts import SigningKey, jwt_settings
 from tests.factories.outlines import opportunity
 from tests.factories.people import person_doc
-from tests.routes import templated_operations
+from tests.routes import mounted_operations, templated_operations
 
 pytestmark = pytest.mark.anyio
 
@@ -181,16 +181,34 @@ RULES: dict[str, Rule] = {
     "GET /v1/assessments:export": Rule(LIST, params=(
         {}, {"person": B}, {"format": "ndjson"}, {"format": "ndjson", "person": B},
         {"cycle": "2026-H1"})),
+    # SCIM provisioning reaches the whole directory: refused to any person-bound credential,
+    # even about itself. Mounted apart (SCIM errors), listed by mounted_operations.
+    "GET /scim/v2/Users": Rule(UNBOUND, params=({}, {"filter": f'externalId eq "{B}"'})),
+    "POST /scim/v2/Users": Rule(UNBOUND, bodies=({"userName": "a-twin", "externalId": B},
+                                                 {"userName": "new", "externalId": "PN-1"})),
+    "GET /scim/v2/Users/{user_id}": Rule(UNBOUND),
+    "PUT /scim/v2/Users/{user_id}": Rule(UNBOUND, bodies=(
+        {"userName": "renamed-by-a", "displayName": "Renamed by A"},)),
+    "PATCH /scim/v2/Users/{user_id}": Rule(UNBOUND, bodies=(
+        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+         "Operations": [{"op": "replace", "path": "active", "value": False}]},)),
+    "DELETE /scim/v2/Users/{user_id}": Rule(UNBOUND),
+    "GET /scim/v2/Groups": Rule(UNBOUND),
+    "GET /scim/v2/Groups/{group_id}": Rule(UNBOUND),
+    "GET /scim/v2/ServiceProviderConfig": Rule(UNBOUND),
+    "GET /scim/v2/ResourceTypes": Rule(UNBOUND),
+    "GET /scim/v2/Schemas": Rule(UNBOUND),
 }
 
 # Which of B's (and M's) things fill each path parameter; "unseen" ones are things A has no
 # business knowing exist, so their 404 must read exactly as one for a made-up id.
 B_IDS = {"external_id": ("B", "M"), "assessment_id": ("b_final", "b_draft", "b_hidden"),
-         "outline_id": ("b_outline",), "job_id": ("job",)}
-UNSEEN = {"B", "M", "b_hidden", "b_outline", "job"}
+         "outline_id": ("b_outline",), "job_id": ("job",), "user_id": ("b_person",)}
+UNSEEN = {"B", "M", "b_hidden", "b_outline", "job", "b_person"}
 UNKNOWN = {"external_id": UNKNOWN_PERSON}
 PLACEHOLDERS = {"key": "product-leadership", "version": "1", "name": "progress",
-                "webhook_id": UNKNOWN_ID, "key_id": "1", "calibration_id": UNKNOWN_ID}
+                "webhook_id": UNKNOWN_ID, "key_id": "1", "calibration_id": UNKNOWN_ID,
+                "group_id": UNKNOWN_ID}
 
 
 def _fill(value: Any, world: World) -> Any:
@@ -216,7 +234,7 @@ def calls(app, world: World) -> list[Call]:
     """Every operation with its path parameters filled with each of B's ids (placeholders
     for parameters that name no one's data)."""
     out = []
-    for method, template, op in templated_operations(app):
+    for method, template, op in templated_operations(app) + mounted_operations(app):
         choices = []
         for param in (p["name"] for p in op.get("parameters", []) if p["in"] == "path"):
             if param in B_IDS:
@@ -270,10 +288,7 @@ def _unknown_path(call: Call) -> str:
 @pytest.fixture
 def settings(db_url, tmp_path) -> Settings:
     """The shared app, able to verify JWTs too (the principal is a key or a portal token)."""
-    path = tmp_path / "jwks.json"
-    path.write_text(json.dumps(jwks(SIGNER)))
-    return Settings(database_url=db_url, jwt_jwks_file=path, jwt_issuer=ISSUER,
-                    jwt_audience=AUDIENCE)
+    return jwt_settings(db_url, tmp_path, SIGNER)
 
 
 @pytest.fixture(params=["api-key", "jwt"])
@@ -291,7 +306,8 @@ async def world(app, admin, engine) -> World:
 # --- the REST matrix ------------------------------------------------------------------------
 
 def test_every_rest_operation_has_a_rule(app):
-    found = {f"{method} {path}" for method, path, _ in templated_operations(app)}
+    found = {f"{method} {path}" for method, path, _ in
+             templated_operations(app) + mounted_operations(app)}
     assert found - set(RULES) == set(), "operations without a rule: decide one in RULES"
     assert set(RULES) - found == set(), "rules for operations that no longer exist"
     assert len(found) >= 60  # the walk really walked

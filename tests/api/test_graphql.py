@@ -124,8 +124,8 @@ async def test_a_failing_mutation_leaves_nothing_behind(admin, ladder, monkeypat
     """The savepoint: an error after the person was written undoes that write only."""
     real = people_service.upsert_person
 
-    def upsert_then_fail(session, external_id, data):
-        result = real(session, external_id, data)
+    def upsert_then_fail(session, external_id, data, *rest):
+        result = real(session, external_id, data, *rest)
         if external_id == "E2":
             raise RuntimeError("disk on fire at /var/lib/secret")
         return result

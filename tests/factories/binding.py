@@ -99,9 +99,10 @@ async def arrange(app, admin, engine) -> World:
         assert report.status_code == 200, report.text
         digests.add(report.json()["inputs_digest"])
 
+    b_person = (await admin.get(f"/v1/people/{B}")).json()["id"]  # B's SCIM User id
     ids = {"A": A, "B": B, "M": M, "a_final": a_final["id"], "a_outline": a_outline["id"],
            "b_final": b_final["id"], "b_draft": b_draft["id"], "b_hidden": b_hidden["id"],
-           "b_outline": b_outline["id"], "job": job["id"]}
+           "b_outline": b_outline["id"], "job": job["id"], "b_person": b_person}
     return World(ids=ids,
                  strong={SECRET.lower(), SECRET, "Beatrix", "Mallory", b_hidden["id"],
                          b_outline["id"], job["id"], *digests},

@@ -108,3 +108,14 @@ class JwksServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def jwt_settings(db_url: str, tmp_path, *keys: "SigningKey", **extra: Any):
+    """Settings of an app that verifies JWTs signed by ``keys`` (a JWKS file in ``tmp_path``),
+    API keys still accepted; ``extra`` sets more fields."""
+    from service.settings import Settings
+
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks(*keys)))
+    return Settings(database_url=db_url, jwt_jwks_file=path, jwt_issuer=ISSUER,
+                    jwt_audience=AUDIENCE, **extra)
