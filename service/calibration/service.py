@@ -10,7 +10,7 @@ does not count twice). Self ratings are left out of the fit and summarised apart
 from collections import Counter, defaultdict
 
 import numpy as np
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from ..assessments import cohort as assessment_cohort
 from ..assessments.roles import RaterRole
@@ -89,9 +89,3 @@ def _self_summary(selves, others) -> SelfRatings:
             if (k := (r.assessment_id, r.competency)) in sums]
     return SelfRatings(ratings=len(selves), people=len({r.person for r in selves}),
                        mean_gap=_r(sum(gaps) / len(gaps)) if gaps else None)
-
-
-def latest_fit(session: Session, cycle: str) -> RaterEffectsFit | None:
-    """The newest stored fit of a cycle (any filters)."""
-    return session.exec(select(RaterEffectsFit).where(RaterEffectsFit.cycle == cycle)
-                        .order_by(RaterEffectsFit.created_at.desc())).first()
