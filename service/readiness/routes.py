@@ -9,7 +9,6 @@ from ..auth.deps import require
 from ..calibration import locked as calibration
 from ..db import SessionDep, read_only
 from ..idempotency import IdempotencyDep
-from ..people import service as people
 from ..problems import PROBLEM_RESPONSES, responses
 from . import cohorts, policies, reports, scoring, views
 from .adjustment import AdjustChoice
@@ -121,8 +120,8 @@ def assessment_readiness(
     `format=svg`: its radar chart; `format=html`: the whole report as one printable page."""
     raw = reports.assessment_report(session, assessment_id, principal, target_level,
                                     AdjustChoice(adjusted, fit_id))
-    bound = people.confined_to(principal) is not None  # calibrations are not shown to them
-    raw = with_calibration(raw, None if target_level is not None or bound
+    raw = with_calibration(raw, None if target_level is not None
+                           or calibration.hidden_from(principal)
                            else calibration.calibrated(session, assessment_id=assessment_id))
     if format == "svg":
         return views.radar(session, raw, frame_ancestors(request))
@@ -147,9 +146,8 @@ def person_readiness(external_id: Annotated[str, Path(max_length=200)], session:
                      principal: Reader) -> Response:
     """The report of the person's latest finalized assessment (404 when there is none)."""
     raw = reports.person_report(session, external_id, principal)
-    bound = people.confined_to(principal) is not None  # calibrations are not shown to them
-    return report_response(with_calibration(
-        raw, None if bound else calibration.calibrated(session, person=external_id)))
+    return report_response(with_calibration(raw, calibration.calibrated_people(
+        session, principal, [external_id]).get(external_id)))
 
 
 @router.get("/v1/cohorts/readiness", response_model=CohortReport,

@@ -10,6 +10,7 @@ import pytest
 
 from tests.api.test_rater_effects_api import KEYS, LENIENT, build_cohort
 from tests.factories.assessments import create_assessment, rate
+from tests.factories.graphql import codes, gql
 from tests.factories.people import sync_person
 from tests.factories.rubrics import load_default_rubric
 
@@ -150,3 +151,73 @@ async def test_calibration_shows_raw_and_adjusted(admin, engine):
     assert {p["person"]: p["adjusted_score"] for p in body["people"]} == expected
     p0 = next(p for p in body["people"] if p["person"] == "P0")
     assert p0["adjusted_score"] < p0["score"]  # its lenient rater is taken off
+
+
+GRAPHQL = """query($id: UUID!) {
+  person(externalId: "P0") { calibratedBand { band calibrationId }
+    readiness { inputsDigest raterAdjustment { fitId raters }
+      competencies { observed observedRaw } } }
+  calibrations { id status }
+  calibration(id: $id) { id fitId people { person score band adjustedScore adjustedBand
+    calibratedBand } } }"""
+
+
+async def test_graphql_calibrated_band_and_calibration_people(admin, engine, client_with,
+                                                            make_key):
+    await load_default_rubric(engine)
+    await build_cohort(admin)
+    fit_id = await fit(admin)
+    created = await admin.post("/v1/calibrations", json={"cycle": "2026-H2"})
+    url = f"/v1/calibrations/{created.json()['id']}"
+    decided = await admin.post(f"{url}/decisions", headers={"If-Match": created.headers["etag"]},
+                               json={"person": "P0", "band": "developing", "reason": "panel"})
+    assert (await admin.post(f"{url}/lock", headers={"If-Match": decided.headers["etag"]})
+            ).status_code == 200
+    rest = (await admin.get(url)).json()
+
+    answer = await gql(admin, GRAPHQL, {"id": rest["id"]})
+    assert "errors" not in answer, answer
+    data = answer["data"]
+    assert data["person"]["calibratedBand"] == {"band": "developing",
+                                                "calibrationId": rest["id"]}
+    assert data["calibrations"] == [{"id": rest["id"], "status": "locked"}]
+    assert data["calibration"]["fitId"] == fit_id
+    people = {p["person"]: p for p in data["calibration"]["people"]}
+    for p in rest["people"]:
+        assert people[p["person"]] == {
+            "person": p["person"], "score": p["score"], "band": p["band"],
+            "adjustedScore": p["adjusted_score"], "adjustedBand": p["adjusted_band"],
+            "calibratedBand": p["calibrated_band"]}
+    assert people["P0"]["calibratedBand"] == "developing"
+    assert data["person"]["readiness"]["raterAdjustment"] is None  # the policy is off
+
+    # a person-bound credential, even about itself: nothing of calibrations
+    async with client_with(make_key("people:read", "readiness:read", "calibration:read",
+                                    person="P0")) as bound:
+        answer = await gql(bound, GRAPHQL, {"id": rest["id"]})
+        data = answer["data"]
+        assert data["person"]["calibratedBand"] is None
+        assert data["person"]["readiness"] is not None  # its own report it does see
+        assert data["calibrations"] is None and data["calibration"] is None
+        assert sorted(codes(answer)) == ["FORBIDDEN", "NOT_FOUND"]
+        report = await bound.get("/v1/people/P0/readiness")
+        assert report.status_code == 200 and "calibrated_band" not in report.json()
+        assert (await bound.get(url)).status_code == 404
+        assert (await bound.get("/v1/calibrations")).status_code == 403
+
+
+async def test_graphql_adjusted_report_fields(admin, engine):
+    await load_default_rubric(engine)
+    ids = await build_cohort(admin, finalize=False)
+    fit_id = await fit(admin)
+    await turn_on(admin)
+    answer = await gql(admin, """query($id: UUID!) { assessment(id: $id) { readiness {
+        inputsDigest raterAdjustment { fitId raters } competencies { observed observedRaw }
+        } } }""", {"id": ids[0]})
+    assert "errors" not in answer, answer
+    readiness = answer["data"]["assessment"]["readiness"]
+    _, rest = await report(admin, ids[0])
+    assert readiness["raterAdjustment"] == {"fitId": fit_id, "raters": 3}
+    assert readiness["inputsDigest"] == rest["inputs_digest"]
+    assert [c["observedRaw"] for c in readiness["competencies"]] == [
+        c["observed_raw"] for c in rest["competencies"]]

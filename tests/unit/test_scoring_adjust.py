@@ -5,7 +5,7 @@ the single report and the cohort path agree on adjusted ratings."""
 import numpy as np
 
 from service.readiness import scoring
-from service.readiness.scoring import Policy, Rating, RaterAdjustment, score, score_cohort
+from service.readiness.scoring import Policy, RaterAdjustment, Rating, score, score_cohort
 from tests.unit.test_scoring import KEYS, RUBRIC, comp
 
 FIT = RaterAdjustment(fit_id="fit-a", severities={"m1": 0.5, "p1": -1.5, "me": 2.0})
