@@ -13,8 +13,13 @@ are compared with the planted ones centred within their linkage group. Figures p
 and their mean:
   corr      correlation of recovered and planted severity
   cover     share of 95% intervals holding the planted (centred) value
-  rmse raw  RMSE of observed person-competency values (mean of the raters' ratings)
-            against the planted truth; adj: the same with adjusted ratings
+  rmse raw  RMSE of observed person-competency values against the planted truth; adj: the
+            same with the ratings adjusted as the service adjusts them (scoring.shift_of
+            and scoring.adjust_array: rating - severity, clamped to the scale). When the
+            ratings lie on the scale (rounded to 1..6) observed comes from the scoring
+            package's cohort path (score_cohort, every rater in the peer role, so observed
+            is the mean of a cell's ratings); continuous ratings can leave the scale, which
+            scoring refuses, so there it is the same mean computed here
   cut       how much lower the adjusted RMSE is
   ceil      the cut when adjusting by the planted severities centred in their group: the
             most any estimate from ratings can achieve (how lenient the group's average
@@ -34,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from service.calibration import effects as fx
+from service.readiness import scoring
 
 SCALE = (1.0, 6.0)
 COMPS = 12
@@ -69,11 +75,38 @@ def simulate(rng: np.random.Generator, people: int, raters: int, severity_sd: fl
     return Cohort(severity, level.ravel(), cell, rater, ratee, rating)
 
 
-def cell_rmse(cohort: Cohort, values: np.ndarray) -> float:
+RUBRIC = scoring.RubricSpec(
+    key="bench", version=1, scale_min=int(SCALE[0]), scale_max=int(SCALE[1]),
+    levels=("l1", "l2"), competencies=tuple(
+        scoring.CompetencySpec(f"c{c}", 1.0, (3, 4)) for c in range(COMPS)))
+PEER = scoring.role_order(scoring.DEFAULT_POLICY).index("peer")
+
+
+def observed(cohort: Cohort, values: np.ndarray) -> np.ndarray:
+    """Observed value per cell (NaN where unrated): the scoring package's cohort path when
+    every value lies on the scale, else the plain mean of the cell's values."""
+    if values.min() >= SCALE[0] and values.max() <= SCALE[1]:
+        people = len(cohort.level) // COMPS
+        result = scoring.score_cohort(
+            RUBRIC, np.zeros(people, int), np.ones(people, int), cohort.ratee,
+            cohort.cell % COMPS, np.full(len(values), PEER), values)
+        return result.observed.ravel()
     n = np.bincount(cohort.cell, minlength=len(cohort.level))
-    mean = np.bincount(cohort.cell, weights=values, minlength=len(cohort.level))
-    rated = n > 0
-    return float(np.sqrt(np.mean((mean[rated] / n[rated] - cohort.level[rated]) ** 2)))
+    with np.errstate(invalid="ignore"):
+        return np.bincount(cohort.cell, weights=values, minlength=len(cohort.level)) / n
+
+
+def cell_rmse(cohort: Cohort, values: np.ndarray) -> float:
+    seen = observed(cohort, values)
+    rated = ~np.isnan(seen)
+    return float(np.sqrt(np.mean((seen[rated] - cohort.level[rated]) ** 2)))
+
+
+def service_adjusted(cohort: Cohort, result: fx.RaterEffects) -> np.ndarray:
+    """The ratings as the service adjusts them (every simulated rater rates as a peer)."""
+    known = {str(k): v for k, v in result.severities().items()}
+    shift = np.array([scoring.shift_of("peer", str(r), known) or 0.0 for r in cohort.rater])
+    return scoring.adjust_array(cohort.rating, shift, *SCALE)
 
 
 def evaluate(cohort: Cohort, result: fx.RaterEffects) -> dict[str, float]:
@@ -85,8 +118,7 @@ def evaluate(cohort: Cohort, result: fx.RaterEffects) -> dict[str, float]:
     truth = cohort.severity[ids].copy()
     for g in np.unique(group):
         truth[group == g] -= truth[group == g].mean()
-    adjusted = fx.adjust(result, cohort.rater, cohort.rating,
-                         scale_min=SCALE[0], scale_max=SCALE[1])
+    adjusted = service_adjusted(cohort, result)
     planted = cohort.severity.copy()
     centred = np.zeros_like(planted)  # planted, centred in its group (unlinked: 0)
     centred[ids] = truth

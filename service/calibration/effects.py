@@ -131,36 +131,6 @@ class RaterEffects:
         return {r.rater: r.severity for r in self.raters if r.severity is not None}
 
 
-# ------------------------------------------------------------------------------ adjustment
-
-
-def adjust(
-    effects: RaterEffects,
-    rater: Sequence[Hashable] | np.ndarray,
-    rating: Sequence[float] | np.ndarray,
-    *,
-    scale_min: float,
-    scale_max: float,
-) -> np.ndarray:
-    """Ratings corrected for their rater's severity: rating - severity, clamped to the scale.
-    A rater without an estimate (unknown, too few ratings, unlinked) is left as rated."""
-    rating = np.asarray(rating, dtype=float)
-    known = effects.severities()
-    if isinstance(rater, np.ndarray) and rater.dtype != object:
-        labels, inverse = np.unique(rater, return_inverse=True)
-        shift = np.array([known.get(_plain(label), 0.0) for label in labels])[inverse]
-    else:  # a list may mix types that an array would coerce to one (1 -> "1")
-        shift = np.array([known.get(label, 0.0) for label in rater], dtype=float)
-    return np.clip(rating - shift.reshape(rating.shape), scale_min, scale_max)
-
-
-def adjust_rating(
-    effects: RaterEffects, rater: Hashable, rating: float, *, scale_min: float, scale_max: float
-) -> float:
-    """One rating corrected for its rater's severity (see `adjust`)."""
-    return float(adjust(effects, [rater], [rating], scale_min=scale_min, scale_max=scale_max)[0])
-
-
 # ------------------------------------------------------------------------------------- fit
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from service.calibration import effects as fx
+from service.readiness import scoring
 
 COMPS = 6
 
@@ -158,11 +159,14 @@ def test_adjustment_subtracts_severity_and_clamps_to_the_scale():
     lenient = max(sev, key=sev.get)
     severe = min(sev, key=sev.get)
     assert sev[lenient] > 0.5 and sev[severe] < -0.5
-    adjusted = fx.adjust(result, [lenient, lenient, severe, severe, "unknown"],
-                         [4.0, 1.0, 3.0, 6.0, 5.0], scale_min=1, scale_max=6)
+    # the service adjusts with scoring's rule (one definition): self ratings stay as rated
+    raters = [lenient, lenient, severe, severe, "unknown", lenient]
+    roles = ["peer"] * 5 + ["self"]
+    shift = np.array([scoring.shift_of(role, rater, sev) or 0.0
+                      for role, rater in zip(roles, raters, strict=True)])
+    adjusted = scoring.adjust_array(np.array([4.0, 1.0, 3.0, 6.0, 5.0, 4.0]), shift, 1, 6)
     assert adjusted.tolist() == pytest.approx(
-        [4.0 - sev[lenient], 1.0, 3.0 - sev[severe], 6.0, 5.0])
-    assert fx.adjust_rating(result, lenient, 4.0, scale_min=1, scale_max=6) == adjusted[0]
+        [4.0 - sev[lenient], 1.0, 3.0 - sev[severe], 6.0, 5.0, 4.0])
 
 
 def test_equal_input_gives_equal_output():
