@@ -416,6 +416,9 @@ class CohortReadiness:
     score: ScoreDistribution
     heat_map: list[HeatRow]
     rubrics: list[VersionRef]
+    rater_adjustment: JSON | None = strawberry.field(
+        default=None, description="When the scores are rater-adjusted (the rubric's policy "
+                                  "says so): per cycle, the id of the fit used")
 
     @classmethod
     def of(cls, r: CohortReport) -> "CohortReadiness":
@@ -426,7 +429,8 @@ class CohortReadiness:
             heat_map=[HeatRow(competency=h.competency, mean_gap=h.mean_gap,
                               by_band=[BandGap(band=Band(b), mean_gap=g)
                                        for b, g in h.by_band.items()]) for h in r.heat_map],
-            rubrics=[VersionRef(key=v.key, version=v.version) for v in r.rubrics])
+            rubrics=[VersionRef(key=v.key, version=v.version) for v in r.rubrics],
+            rater_adjustment=r.rater_adjustment)
 
 
 # --- templates and outlines --------------------------------------------------------------------

@@ -132,7 +132,8 @@ def assessment_readiness(
 
 
 @router.post("/v1/assessments/{assessment_id}/readiness:simulate", response_model=SimulationResult,
-             operation_id="readiness_simulate", dependencies=[Depends(read_only)])
+             operation_id="readiness_simulate", dependencies=[Depends(read_only)],
+             response_model_exclude_unset=True)  # reports as scored: no absent keys as null
 def simulate(assessment_id: uuid.UUID, body: SimulateRequest, session: SessionDep,
              principal: Reader):
     """What-if: apply rating changes (added, or replacing the same competency, role and rater)
