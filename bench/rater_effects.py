@@ -186,6 +186,25 @@ def clamping(seeds: int) -> None:
             result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee)
             covers.append(evaluate(cohort, result)["cover"])
         print(f"  {label:<30} {statistics.fmean(covers):.1%}")
+    print("Rounded and clamped, by planted (centred) severity: mean error of the estimate and "
+          "coverage")
+    errors, truths, zs = [], [], []
+    for seed in range(seeds):
+        cohort = simulate(np.random.default_rng(seed), 300, 60, 0.7, (3, 5), True)
+        result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee)
+        est = [e for e in result.raters if e.severity is not None]
+        truth = cohort.severity[[e.rater for e in est]]
+        truth = truth - truth.mean()  # one linkage group here
+        error = np.array([e.severity for e in est]) - truth
+        errors.append(error)
+        truths.append(truth)
+        zs.append(error / np.array([e.se for e in est]))
+    error, truth, z = (np.concatenate(x) for x in (errors, truths, zs))
+    for lo, hi in ((-9, -0.7), (-0.7, 0), (0, 0.7), (0.7, 9)):
+        band = (truth >= lo) & (truth < hi)
+        print(f"  planted in [{max(lo, -3):+.1f}, {min(hi, 3):+.1f}): {band.sum():4d} raters, "
+              f"mean error {error[band].mean():+.3f}, cover "
+              f"{np.mean(np.abs(z[band]) <= fx.Z95):.1%}")
 
 
 def big_cohort(people: int, raters: int, repeats: int, dense_max: int) -> None:
