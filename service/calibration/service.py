@@ -19,6 +19,7 @@ from ..people import service as people
 from ..problems import Forbidden
 from ..readiness.schemas import CohortFilters
 from . import effects
+from .locked import hidden_from
 from .models import RaterEffectsFit
 from .schemas import (
     FitRead,
@@ -31,7 +32,7 @@ from .schemas import (
 
 def refuse_person_bound(principal: Principal) -> None:
     """Calibration compares people and raters: nothing of it for a person-bound principal."""
-    if people.confined_to(principal) is not None:
+    if hidden_from(principal):
         raise Forbidden("Calibration is not available to credentials bound to a person")
 
 

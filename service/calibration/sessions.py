@@ -14,12 +14,12 @@ from ..assessments import cohort as assessment_cohort
 from ..auth.principal import Principal
 from ..http import check_if_match, etag
 from ..models import utcnow
-from ..people import service as people
 from ..problems import Conflict, InvalidInput, NotFound
 from ..readiness import cohorts
 from ..readiness.adjustment import AdjustChoice
 from ..readiness.schemas import CohortFilters
 from .fits import latest_fit
+from .locked import hidden_from
 from .models import CalibrationEvent, CalibrationSession
 from .schemas import (
     BandShare,
@@ -61,7 +61,7 @@ def create(session: Session, principal: Principal, body: CalibrationCreate) -> C
 
 def get(session: Session, principal: Principal, calibration_id: uuid.UUID) -> CalibrationSession:
     """A session; person-bound principals see none (404, as for one that does not exist)."""
-    if people.confined_to(principal) is not None:
+    if hidden_from(principal):
         raise NotFound("No such calibration")
     row = session.get(CalibrationSession, calibration_id)
     if row is None:
