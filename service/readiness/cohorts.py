@@ -48,11 +48,10 @@ def _group_policy(session: Session, key: str, version: int
     return spec, get_policy(session, policy_name)
 
 
-def _score_group(session: Session, key: str, version: int, inputs, members: np.ndarray,
-                 shifts: np.ndarray | None) -> tuple[scoring.CohortScores, scoring.RubricSpec]:
+def _score_group(spec: scoring.RubricSpec, policy: scoring.Policy, inputs, members: np.ndarray,
+                 shifts: np.ndarray | None) -> scoring.CohortScores:
     """Score every assessment of one rubric version at once (arrays in, arrays out); with
     ``shifts`` (per rating, the severity to take off), on rater-adjusted ratings."""
-    spec, policy = _group_policy(session, key, version)
     level = {lv: i for i, lv in enumerate(spec.levels)}
     rows = [inputs.rows[i] for i in members]
     local = np.full(len(inputs.rows), -1)
@@ -73,7 +72,7 @@ def _score_group(session: Session, key: str, version: int, inputs, members: np.n
             np.fromiter((level[r.target_level] for r in rows), np.int64, len(rows)),
             local[inputs.r_row[mine]], inputs.r_competency[mine],
             role_map[inputs.r_role[mine]], proficiency, policy,
-        ), spec
+        )
     except scoring.ScoringInputError as exc:  # stored data no longer fits (should not happen)
         raise invalid(exc, prefix="cohort.") from exc
 
@@ -130,8 +129,9 @@ def cohort(session: Session, principal: Principal, filters: CohortFilters,
     wanted = filters.model_dump(exclude={"manager"})
     inputs = assessment_cohort.cohort_inputs(session, persons=persons, **wanted)
     groups = _groups(inputs.rows)
-    adjusting = {version: adjustment.wanted(_group_policy(session, *version)[1], choice)
-                 for version in groups}
+    specs = {version: _group_policy(session, *version) for version in groups}
+    adjusting = {version: adjustment.wanted(policy, choice)
+                 for version, (_, policy) in specs.items()}
     shifts, row_fits = None, None
     if any(adjusting.values()):
         inputs, raters = assessment_cohort.cohort_inputs_with_raters(
@@ -143,9 +143,10 @@ def cohort(session: Session, principal: Principal, filters: CohortFilters,
     fit_ids: list[str | None] = []
     scores, bands, gates, gap_blocks, competencies = [], [], [], [], {}
     for (key, version), members in groups.items():
-        adjusted = shifts is not None and adjusting.get((key, version), False)
-        result, spec = _score_group(session, key, version, inputs, np.array(members),
-                                    shifts if adjusted else None)
+        adjusted = shifts is not None and adjusting[key, version]
+        spec, policy = specs[key, version]
+        result = _score_group(spec, policy, inputs, np.array(members),
+                              shifts if adjusted else None)
         fit_ids += [row_fits[i] or "" if adjusted else None for i in members]
         for c in spec.competencies:
             competencies.setdefault(c.key, len(competencies))
