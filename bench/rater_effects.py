@@ -153,6 +153,15 @@ def row(label: str, m: dict[str, float]) -> str:
             f"  {m['right']:6.1%}  {m['big']:6.1%}")
 
 
+def fit_cohort(cohort: Cohort, clamped: bool, rounded: bool, censored: bool = True,
+               **options) -> fx.RaterEffects:
+    """Fit as the service does: ratings that can sit at the ends of the scale (clamped) are
+    fitted as censored there (in whole steps when rounded); `censored=False`: linear only."""
+    scale = {"scale": SCALE, "step": 1.0 if rounded else 0.0} if clamped and censored else {}
+    return fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee, **scale,
+                  **options)
+
+
 def small_cohorts(seeds: int) -> None:
     for label, sd in (("sd 0.7", 0.7), ("variance 0.7 (sd 0.837)", 0.7**0.5)):
         for rounded in (False, True):
@@ -162,7 +171,7 @@ def small_cohorts(seeds: int) -> None:
             runs = []
             for seed in range(seeds):
                 cohort = simulate(np.random.default_rng(seed), 300, 60, sd, (3, 5), rounded)
-                result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee)
+                result = fit_cohort(cohort, rounded, rounded)
                 runs.append(evaluate(cohort, result))
                 print(row(str(seed), runs[-1]))
             mean = {k: statistics.fmean(r[k] for r in runs if r[k] == r[k]) for k in COLUMNS}
@@ -173,51 +182,57 @@ def small_cohorts(seeds: int) -> None:
 
 
 def clamping(seeds: int) -> None:
-    """Which part of rounding to 1..6 costs interval coverage: the rounding or the clamp."""
-    print("\nCoverage of 95% intervals, mean over seeds (300 x 12, 60 raters, sd 0.7):")
+    """Which part of rounding to 1..6 costs interval coverage, the rounding or the clamp, and
+    what fitting end ratings as censored gives back."""
+    print("\nCoverage of 95% intervals, mean over seeds (300 x 12, 60 raters, sd 0.7): "
+          "linear fit, censored fit (only where ratings are clamped)")
     for label, rounded, clamped in (("continuous", False, False),
                                     ("rounded, not clamped", True, False),
                                     ("clamped to 1..6, not rounded", False, True),
                                     ("rounded and clamped", True, True)):
-        covers = []
+        linear, censored = [], []
         for seed in range(seeds):
             cohort = simulate(np.random.default_rng(seed), 300, 60, 0.7, (3, 5), rounded,
                               clamped)
-            result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee)
-            covers.append(evaluate(cohort, result)["cover"])
-        print(f"  {label:<30} {statistics.fmean(covers):.1%}")
-    print("Rounded and clamped, by planted (centred) severity: mean error of the estimate and "
-          "coverage")
-    errors, truths, zs = [], [], []
-    for seed in range(seeds):
-        cohort = simulate(np.random.default_rng(seed), 300, 60, 0.7, (3, 5), True)
-        result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee)
-        est = [e for e in result.raters if e.severity is not None]
-        truth = cohort.severity[[e.rater for e in est]]
-        truth = truth - truth.mean()  # one linkage group here
-        error = np.array([e.severity for e in est]) - truth
-        errors.append(error)
-        truths.append(truth)
-        zs.append(error / np.array([e.se for e in est]))
-    error, truth, z = (np.concatenate(x) for x in (errors, truths, zs))
-    for lo, hi in ((-9, -0.7), (-0.7, 0), (0, 0.7), (0.7, 9)):
-        band = (truth >= lo) & (truth < hi)
-        print(f"  planted in [{max(lo, -3):+.1f}, {min(hi, 3):+.1f}): {band.sum():4d} raters, "
-              f"mean error {error[band].mean():+.3f}, cover "
-              f"{np.mean(np.abs(z[band]) <= fx.Z95):.1%}")
+            linear.append(evaluate(cohort, fit_cohort(cohort, clamped, rounded, False))["cover"])
+            if clamped:
+                censored.append(evaluate(cohort, fit_cohort(cohort, clamped, rounded))["cover"])
+        both = f"{statistics.fmean(censored):.1%}" if censored else "-"
+        print(f"  {label:<30} {statistics.fmean(linear):.1%}  {both}")
+    for censor in (False, True):
+        print(f"Rounded and clamped, {'censored' if censor else 'linear'} fit, by planted "
+              f"(centred) severity: mean error of the estimate and coverage")
+        errors, truths, zs = [], [], []
+        for seed in range(seeds):
+            cohort = simulate(np.random.default_rng(seed), 300, 60, 0.7, (3, 5), True)
+            result = fit_cohort(cohort, True, True, censor)
+            est = [e for e in result.raters if e.severity is not None]
+            truth = cohort.severity[[e.rater for e in est]]
+            truth = truth - truth.mean()  # one linkage group here
+            error = np.array([e.severity for e in est]) - truth
+            errors.append(error)
+            truths.append(truth)
+            zs.append(error / np.array([e.se for e in est]))
+        error, truth, z = (np.concatenate(x) for x in (errors, truths, zs))
+        for lo, hi in ((-9, -0.7), (-0.7, 0), (0, 0.7), (0.7, 9)):
+            band = (truth >= lo) & (truth < hi)
+            print(f"  planted in [{max(lo, -3):+.1f}, {min(hi, 3):+.1f}): {band.sum():4d} "
+                  f"raters, mean error {error[band].mean():+.3f}, cover "
+                  f"{np.mean(np.abs(z[band]) <= fx.Z95):.1%}")
 
 
-def big_cohort(people: int, raters: int, repeats: int, dense_max: int) -> None:
-    cohort = simulate(np.random.default_rng(1000), people, raters, 0.7, (4, 4), False)
+def big_cohort(people: int, raters: int, repeats: int, dense_max: int,
+               rounded: bool = False) -> None:
+    cohort = simulate(np.random.default_rng(1000), people, raters, 0.7, (4, 4), rounded)
     times, result = [], None
     for _ in range(repeats):
         started = time.perf_counter()
-        result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee,
-                        dense_max_raters=dense_max)
+        result = fit_cohort(cohort, rounded, rounded, dense_max_raters=dense_max)
         times.append(time.perf_counter() - started)
     m = evaluate(cohort, result)
+    kind = "rounded to 1..6, fitted as censored at the ends" if rounded else "continuous"
     print(f"\n{people:,} people x 12 x 4 raters from a pool of {raters:,} "
-          f"({len(cohort.rating):,} ratings, continuous, severity sd 0.7)")
+          f"({len(cohort.rating):,} ratings, {kind}, severity sd 0.7)")
     print(f"  fit seconds: min {min(times):.2f}, median {statistics.median(times):.2f} "
           f"over {repeats} runs; method {result.fit.method}, converged {result.fit.converged}, "
           f"approximate se {result.fit.approximate_se}, groups {len(result.groups)}")
@@ -240,6 +255,8 @@ def main() -> None:
     # A pool as large as the cohort (everyone rates peers) is above the dense limit: the
     # conjugate-gradient path with approximate standard errors.
     big_cohort(args.big_people, args.big_people, args.repeats, fx.DENSE_MAX_RATERS)
+    # What the service fits: whole steps on a bounded scale, censored at the ends (EM).
+    big_cohort(args.big_people, args.big_raters, 1, fx.DENSE_MAX_RATERS, rounded=True)
 
 
 if __name__ == "__main__":
