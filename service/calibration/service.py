@@ -18,6 +18,7 @@ from ..auth.principal import Principal
 from ..people import service as people
 from ..problems import Forbidden
 from ..readiness.schemas import CohortFilters
+from ..rubrics.published import published_rubric
 from . import effects
 from .locked import hidden_from
 from .models import RaterEffectsFit
@@ -49,10 +50,17 @@ def rater_effects(session: Session, principal: Principal, filters: CohortFilters
     others = [r for r in rows if r.rater_role != RaterRole.SELF]
     selves = [r for r in rows if r.rater_role == RaterRole.SELF]
 
+    scales = {(v.scale_min, v.scale_max) for v in (
+        published_rubric(session, key, version) for key, version in
+        assessment_cohort.cohort_versions(session, persons=persons,
+                                          **filters.model_dump(exclude={"manager"})))}
+    # Ratings are whole steps; at the ends of the scale they are censored (effects.fit).
+    # Rubric versions with different scales: the linear fit alone.
     result = effects.fit([f"{r.assessment_id}/{r.competency}" for r in others],
                          [r.rater_id for r in others],
                          np.array([r.proficiency for r in others], dtype=float),
-                         ratee=[r.person for r in others])
+                         ratee=[r.person for r in others],
+                         scale=scales.pop() if len(scales) == 1 else None, step=1.0)
     roles: dict[str, Counter] = defaultdict(Counter)
     for r in others:
         roles[r.rater_id][r.rater_role] += 1

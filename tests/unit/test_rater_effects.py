@@ -195,3 +195,30 @@ def test_string_labels_and_bad_input():
         fx.fit([1, 2], [1, 2], [3.0, 4.0], min_ratings=1)
     empty = fx.fit([], [], [])
     assert empty.raters == () and empty.groups == () and empty.variance is None
+
+
+def _large_errors(data, result) -> float:
+    """Mean error (estimate - planted, centred) of the clearly lenient or severe raters, in
+    the direction of their severity: negative when they come out pulled toward 0."""
+    est = estimates(result)
+    truth = data["severity"] - data["severity"].mean()
+    big = np.flatnonzero(np.abs(truth) >= 0.7)
+    return float(np.mean([(est[r].severity - truth[r]) * np.sign(truth[r]) for r in big]))
+
+
+def test_end_ratings_fitted_as_censored_undo_the_pull_toward_zero():
+    data = cohort(seed=21, people=200, raters=20, severity_sd=1.0)
+    data["rating"] = np.clip(np.rint(data["rating"]), 1, 6)  # whole steps on a 1..6 scale
+    linear = fit(data)
+    censored = fit(data, scale=(1, 6), step=1.0)
+    assert censored.fit.method == "shrunk/cholesky/censored" and censored.fit.converged
+    assert _large_errors(data, linear) < -0.05  # clamping hides part of the big shifts
+    assert abs(_large_errors(data, censored)) < abs(_large_errors(data, linear)) / 2
+
+
+def test_censoring_changes_nothing_without_end_ratings():
+    data = cohort(seed=4)
+    data["rating"] = np.clip(data["rating"], 0.5, 6.5)
+    assert fit(data, scale=(-5, 12)).raters == fit(data).raters
+    with pytest.raises(fx.EffectsInputError):
+        fit(data, scale=(6, 1))
