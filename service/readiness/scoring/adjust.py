@@ -17,9 +17,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ...assessments.roles import RaterRole
 from .model import Rating, dumps
 
-SELF_ROLE = "self"
+SELF_ROLE = RaterRole.SELF.value
 _DIGEST_MAGIC = b"readiness-adjusted/1\n"
 
 
@@ -60,8 +61,8 @@ def adjust_ratings(ratings: Sequence[Rating], adjustment: RaterAdjustment, scale
                          scale_min, scale_max)
     for i, value in zip(movable, moved.tolist(), strict=True):
         out[i] = replace(ratings[i], proficiency=value)
-    used = {ratings[i].rater_id: shifts[i] for i in movable}
-    return out, used  # type: ignore[return-value]
+    used = {str(ratings[i].rater_id): float(shifts[i]) for i in movable}  # type: ignore[arg-type]
+    return out, used
 
 
 def adjusted_digest(raw_digest: str, fit_id: str, used: Mapping[str, float]) -> str:
