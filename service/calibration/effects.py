@@ -66,7 +66,7 @@ MIN_RATINGS = 5
 FLAG_STEPS = 0.5
 DENSE_MAX_RATERS = 2500
 EM_MAX_ITERATIONS = 50
-EM_TOLERANCE = 1e-4  # scale steps: severities that move less than this have settled
+EM_TOLERANCE = 5e-4  # scale steps (severities are reported to 3 decimals): settled
 
 REASON_FEW = "fewer than {n} ratings"
 REASON_UNLINKED = "shares no rated person-competency with another rater"
@@ -171,37 +171,34 @@ def fit(
         raise EffectsInputError("scale must be (low, high) with low < high, step >= 0 and "
                                 "max_iterations >= 1")
     started = time.perf_counter()
-    result = _linear_fit(cell, rater, rating, **options)
-    if scale is None:
-        return result
-    return _censored(cell, rater, np.asarray(rating, dtype=float), result, scale, step,
-                     max_iterations, started, options)
+    y = np.asarray(rating, dtype=float)
+    if scale is None or not ((y <= scale[0]) | (y >= scale[1])).any():
+        return _linear_fit(cell, rater, rating, **options)
+    return _censored(cell, rater, y, scale, step, max_iterations, started, options)
 
 
-def _censored(cell, rater, y: np.ndarray, result: RaterEffects, scale: tuple[float, float],
-              step: float, max_iterations: int, started: float, options: dict
-              ) -> RaterEffects:
+def _censored(cell, rater, y: np.ndarray, scale: tuple[float, float], step: float,
+              max_iterations: int, started: float, options: dict) -> RaterEffects:
     """EM for ratings censored at the ends of the scale (a Tobit version of the model).
 
     E step: each end rating is replaced by its expected value under the current fit given
     that it lies beyond the end: mu + s * phi(a) / (1 - Phi(a)) at the top, a = (end - mu)/s,
     with mu = the cell's level + the rater's severity and s the noise sd (the mirror image at
-    the bottom). M step: the linear fit on those values. Repeats until the severities move
-    less than EM_TOLERANCE. The noise variance comes from the imputed values and so leaves
-    out their conditional variance (slightly low); bench/rater_effects.py measures the
-    intervals this gives. Without end ratings (or an estimate) nothing changes."""
+    the bottom). M step: the linear fit on those values (without standard errors until the
+    last). Repeats until the severities move less than EM_TOLERANCE. The noise variance
+    comes from the imputed values and so leaves out their conditional variance (slightly
+    low); bench/rater_effects.py measures the intervals this gives."""
     lo, hi = scale
     top, bottom = y >= hi, y <= lo
-    if not (top.any() or bottom.any()) or result.variance is None:
-        return result
     t_hi, t_lo = hi - step / 2, lo + step / 2
     _, r = np.unique(np.asarray(rater), return_inverse=True)
     _, c = np.unique(np.asarray(cell), return_inverse=True)
     n_c = np.bincount(c).astype(float)
     work = y.copy()
+    result = _linear_fit(cell, rater, work, **options, with_se=False)
     settled = False
     iterations = 0
-    while iterations < max_iterations and not settled:
+    while iterations < max_iterations and not settled and result.variance is not None:
         iterations += 1
         before = np.array([e.severity or 0.0 for e in result.raters])
         shift = before[r]
@@ -212,12 +209,15 @@ def _censored(cell, rater, y: np.ndarray, result: RaterEffects, scale: tuple[flo
             break
         work[top] = mu[top] + s * _mills((t_hi - mu[top]) / s)
         work[bottom] = mu[bottom] - s * _mills((mu[bottom] - t_lo) / s)
-        fitted = _linear_fit(cell, rater, work, **options)
+        fitted = _linear_fit(cell, rater, work, **options, with_se=False)
         if fitted.variance is None:
             break
         result = fitted
         after = np.array([e.severity or 0.0 for e in result.raters])
         settled = float(np.max(np.abs(after - before), initial=0.0)) < EM_TOLERANCE
+    if not iterations:  # nothing to estimate: the linear fit as it is
+        return _linear_fit(cell, rater, y, **options)
+    result = _linear_fit(cell, rater, work, **options)  # the last M step, with its errors
     return replace(result, fit=replace(
         result.fit, method=f"{result.fit.method}/censored", converged=result.fit.converged
         and settled, seconds=time.perf_counter() - started))
@@ -238,8 +238,10 @@ def _linear_fit(
     flag_steps: float,
     shrinkage: bool,
     dense_max_raters: int,
+    with_se: bool = True,
 ) -> RaterEffects:
-    """The linear fit of the module docstring (one pass, no censoring)."""
+    """The linear fit of the module docstring (one pass, no censoring). `with_se=False`
+    leaves the standard errors out (NaN): EM's intermediate fits need only the estimates."""
     started = time.perf_counter()
     y = np.asarray(rating, dtype=float)
     cell_a, rater_a = np.asarray(cell), np.asarray(rater)
@@ -306,7 +308,7 @@ def _linear_fit(
                 dense[np.diag_indices(size)] += ridge
             else:
                 dense += 1.0 / size
-            solved = _dense_solve(dense, b_g)
+            solved = _dense_solve(dense, b_g, with_se)
         if solved is not None:
             s, dinv = solved
             v = sigma2 * dinv - centre_var
@@ -317,7 +319,7 @@ def _linear_fit(
                 converged &= ok
             else:
                 s = x
-            v = sigma2 * _neumann_diag(a_g)
+            v = sigma2 * _neumann_diag(a_g) if with_se else np.full(size, np.nan)
             approximate = True
         severity[members], var[members] = s - s.mean(), v
     converged &= bool(np.all(np.isfinite(severity[group_of >= 0]))) if resid_df > 0 else True
@@ -422,7 +424,8 @@ def _groups(w: sp.csr_matrix, eligible: np.ndarray, n_raters: int):
     return group_of, out
 
 
-def _dense_solve(a: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _dense_solve(a: np.ndarray, rhs: np.ndarray, with_se: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Solve the SPD system by Cholesky and return the diagonal of its inverse (exact);
     None when the factorisation fails (the caller falls back to the sparse path)."""
     upper, info = lapack.dpotrf(a, lower=False, clean=True, overwrite_a=True)
@@ -431,6 +434,8 @@ def _dense_solve(a: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     x, info = lapack.dpotrs(upper, rhs, lower=False)
     if info != 0:
         return None
+    if not with_se:
+        return x, np.full(len(a), np.nan)
     # A = U'U, so A^-1 = U^-1 U^-T and its diagonal is the row norms of U^-1 (a triangular
     # solve against I runs on BLAS-3 trsm, faster here than LAPACK's trtri).
     inv_upper = solve_triangular(upper, np.eye(len(a)), lower=False, overwrite_b=True,
