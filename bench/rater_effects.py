@@ -13,8 +13,13 @@ are compared with the planted ones centred within their linkage group. Figures p
 and their mean:
   corr      correlation of recovered and planted severity
   cover     share of 95% intervals holding the planted (centred) value
-  rmse raw  RMSE of observed person-competency values (mean of the raters' ratings)
-            against the planted truth; adj: the same with adjusted ratings
+  rmse raw  RMSE of observed person-competency values against the planted truth; adj: the
+            same with the ratings adjusted as the service adjusts them (scoring.shift_of
+            and scoring.adjust_array: rating - severity, clamped to the scale). When the
+            ratings lie on the scale (rounded to 1..6) observed comes from the scoring
+            package's cohort path (score_cohort, every rater in the peer role, so observed
+            is the mean of a cell's ratings); continuous ratings can leave the scale, which
+            scoring refuses, so there it is the same mean computed here
   cut       how much lower the adjusted RMSE is
   ceil      the cut when adjusting by the planted severities centred in their group: the
             most any estimate from ratings can achieve (how lenient the group's average
@@ -34,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from service.calibration import effects as fx
+from service.readiness import scoring
 
 SCALE = (1.0, 6.0)
 COMPS = 12
@@ -69,11 +75,38 @@ def simulate(rng: np.random.Generator, people: int, raters: int, severity_sd: fl
     return Cohort(severity, level.ravel(), cell, rater, ratee, rating)
 
 
-def cell_rmse(cohort: Cohort, values: np.ndarray) -> float:
+RUBRIC = scoring.RubricSpec(
+    key="bench", version=1, scale_min=int(SCALE[0]), scale_max=int(SCALE[1]),
+    levels=("l1", "l2"), competencies=tuple(
+        scoring.CompetencySpec(f"c{c}", 1.0, (3, 4)) for c in range(COMPS)))
+PEER = scoring.role_order(scoring.DEFAULT_POLICY).index("peer")
+
+
+def observed(cohort: Cohort, values: np.ndarray) -> np.ndarray:
+    """Observed value per cell (NaN where unrated): the scoring package's cohort path when
+    every value lies on the scale, else the plain mean of the cell's values."""
+    if values.min() >= SCALE[0] and values.max() <= SCALE[1]:
+        people = len(cohort.level) // COMPS
+        result = scoring.score_cohort(
+            RUBRIC, np.zeros(people, int), np.ones(people, int), cohort.ratee,
+            cohort.cell % COMPS, np.full(len(values), PEER), values)
+        return result.observed.ravel()
     n = np.bincount(cohort.cell, minlength=len(cohort.level))
-    mean = np.bincount(cohort.cell, weights=values, minlength=len(cohort.level))
-    rated = n > 0
-    return float(np.sqrt(np.mean((mean[rated] / n[rated] - cohort.level[rated]) ** 2)))
+    with np.errstate(invalid="ignore"):
+        return np.bincount(cohort.cell, weights=values, minlength=len(cohort.level)) / n
+
+
+def cell_rmse(cohort: Cohort, values: np.ndarray) -> float:
+    seen = observed(cohort, values)
+    rated = ~np.isnan(seen)
+    return float(np.sqrt(np.mean((seen[rated] - cohort.level[rated]) ** 2)))
+
+
+def service_adjusted(cohort: Cohort, result: fx.RaterEffects) -> np.ndarray:
+    """The ratings as the service adjusts them (every simulated rater rates as a peer)."""
+    known = {str(k): v for k, v in result.severities().items()}
+    shift = np.array([scoring.shift_of("peer", str(r), known) or 0.0 for r in cohort.rater])
+    return scoring.adjust_array(cohort.rating, shift, *SCALE)
 
 
 def evaluate(cohort: Cohort, result: fx.RaterEffects) -> dict[str, float]:
@@ -85,8 +118,7 @@ def evaluate(cohort: Cohort, result: fx.RaterEffects) -> dict[str, float]:
     truth = cohort.severity[ids].copy()
     for g in np.unique(group):
         truth[group == g] -= truth[group == g].mean()
-    adjusted = fx.adjust(result, cohort.rater, cohort.rating,
-                         scale_min=SCALE[0], scale_max=SCALE[1])
+    adjusted = service_adjusted(cohort, result)
     planted = cohort.severity.copy()
     centred = np.zeros_like(planted)  # planted, centred in its group (unlinked: 0)
     centred[ids] = truth
@@ -121,6 +153,15 @@ def row(label: str, m: dict[str, float]) -> str:
             f"  {m['right']:6.1%}  {m['big']:6.1%}")
 
 
+def fit_cohort(cohort: Cohort, clamped: bool, rounded: bool, censored: bool = True,
+               **options) -> fx.RaterEffects:
+    """Fit as the service does: ratings that can sit at the ends of the scale (clamped) are
+    fitted as censored there (in whole steps when rounded); `censored=False`: linear only."""
+    scale = {"scale": SCALE, "step": 1.0 if rounded else 0.0} if clamped and censored else {}
+    return fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee, **scale,
+                  **options)
+
+
 def small_cohorts(seeds: int) -> None:
     for label, sd in (("sd 0.7", 0.7), ("variance 0.7 (sd 0.837)", 0.7**0.5)):
         for rounded in (False, True):
@@ -130,7 +171,7 @@ def small_cohorts(seeds: int) -> None:
             runs = []
             for seed in range(seeds):
                 cohort = simulate(np.random.default_rng(seed), 300, 60, sd, (3, 5), rounded)
-                result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee)
+                result = fit_cohort(cohort, rounded, rounded)
                 runs.append(evaluate(cohort, result))
                 print(row(str(seed), runs[-1]))
             mean = {k: statistics.fmean(r[k] for r in runs if r[k] == r[k]) for k in COLUMNS}
@@ -141,32 +182,57 @@ def small_cohorts(seeds: int) -> None:
 
 
 def clamping(seeds: int) -> None:
-    """Which part of rounding to 1..6 costs interval coverage: the rounding or the clamp."""
-    print("\nCoverage of 95% intervals, mean over seeds (300 x 12, 60 raters, sd 0.7):")
+    """Which part of rounding to 1..6 costs interval coverage, the rounding or the clamp, and
+    what fitting end ratings as censored gives back."""
+    print("\nCoverage of 95% intervals, mean over seeds (300 x 12, 60 raters, sd 0.7): "
+          "linear fit, censored fit (only where ratings are clamped)")
     for label, rounded, clamped in (("continuous", False, False),
                                     ("rounded, not clamped", True, False),
                                     ("clamped to 1..6, not rounded", False, True),
                                     ("rounded and clamped", True, True)):
-        covers = []
+        linear, censored = [], []
         for seed in range(seeds):
             cohort = simulate(np.random.default_rng(seed), 300, 60, 0.7, (3, 5), rounded,
                               clamped)
-            result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee)
-            covers.append(evaluate(cohort, result)["cover"])
-        print(f"  {label:<30} {statistics.fmean(covers):.1%}")
+            linear.append(evaluate(cohort, fit_cohort(cohort, clamped, rounded, False))["cover"])
+            if clamped:
+                censored.append(evaluate(cohort, fit_cohort(cohort, clamped, rounded))["cover"])
+        both = f"{statistics.fmean(censored):.1%}" if censored else "-"
+        print(f"  {label:<30} {statistics.fmean(linear):.1%}  {both}")
+    for censor in (False, True):
+        print(f"Rounded and clamped, {'censored' if censor else 'linear'} fit, by planted "
+              f"(centred) severity: mean error of the estimate and coverage")
+        errors, truths, zs = [], [], []
+        for seed in range(seeds):
+            cohort = simulate(np.random.default_rng(seed), 300, 60, 0.7, (3, 5), True)
+            result = fit_cohort(cohort, True, True, censor)
+            est = [e for e in result.raters if e.severity is not None]
+            truth = cohort.severity[[e.rater for e in est]]
+            truth = truth - truth.mean()  # one linkage group here
+            error = np.array([e.severity for e in est]) - truth
+            errors.append(error)
+            truths.append(truth)
+            zs.append(error / np.array([e.se for e in est]))
+        error, truth, z = (np.concatenate(x) for x in (errors, truths, zs))
+        for lo, hi in ((-9, -0.7), (-0.7, 0), (0, 0.7), (0.7, 9)):
+            band = (truth >= lo) & (truth < hi)
+            print(f"  planted in [{max(lo, -3):+.1f}, {min(hi, 3):+.1f}): {band.sum():4d} "
+                  f"raters, mean error {error[band].mean():+.3f}, cover "
+                  f"{np.mean(np.abs(z[band]) <= fx.Z95):.1%}")
 
 
-def big_cohort(people: int, raters: int, repeats: int, dense_max: int) -> None:
-    cohort = simulate(np.random.default_rng(1000), people, raters, 0.7, (4, 4), False)
+def big_cohort(people: int, raters: int, repeats: int, dense_max: int,
+               rounded: bool = False) -> None:
+    cohort = simulate(np.random.default_rng(1000), people, raters, 0.7, (4, 4), rounded)
     times, result = [], None
     for _ in range(repeats):
         started = time.perf_counter()
-        result = fx.fit(cohort.cell, cohort.rater, cohort.rating, ratee=cohort.ratee,
-                        dense_max_raters=dense_max)
+        result = fit_cohort(cohort, rounded, rounded, dense_max_raters=dense_max)
         times.append(time.perf_counter() - started)
     m = evaluate(cohort, result)
+    kind = "rounded to 1..6, fitted as censored at the ends" if rounded else "continuous"
     print(f"\n{people:,} people x 12 x 4 raters from a pool of {raters:,} "
-          f"({len(cohort.rating):,} ratings, continuous, severity sd 0.7)")
+          f"({len(cohort.rating):,} ratings, {kind}, severity sd 0.7)")
     print(f"  fit seconds: min {min(times):.2f}, median {statistics.median(times):.2f} "
           f"over {repeats} runs; method {result.fit.method}, converged {result.fit.converged}, "
           f"approximate se {result.fit.approximate_se}, groups {len(result.groups)}")
@@ -189,6 +255,8 @@ def main() -> None:
     # A pool as large as the cohort (everyone rates peers) is above the dense limit: the
     # conjugate-gradient path with approximate standard errors.
     big_cohort(args.big_people, args.big_people, args.repeats, fx.DENSE_MAX_RATERS)
+    # What the service fits: whole steps on a bounded scale, censored at the ends (EM).
+    big_cohort(args.big_people, args.big_raters, 1, fx.DENSE_MAX_RATERS, rounded=True)
 
 
 if __name__ == "__main__":

@@ -153,3 +153,28 @@ def cycle_progress(session: Session, cycle: str) -> CycleProgress:
     done = func.sum(case((A.status == FINALIZED, 1), else_=0))
     row = session.exec(select(open_, done, func.max(A.finalized_at)).where(A.cycle == cycle)).one()
     return CycleProgress(int(row[0] or 0), int(row[1] or 0), row[2])
+
+
+def cohort_inputs_with_raters(session: Session, *, persons: set[str] | None = None,
+                              **filters: str | None) -> tuple[CohortInputs, np.ndarray]:
+    """``cohort_inputs`` built from the rating rows, with the rater of each rating (an object
+    array beside the others): rater-adjusted scoring needs who rated, which the packed copy
+    leaves out. Two queries; slower than the packed path, so only when adjusting."""
+    rows = cohort_inputs(session, persons=persons, **filters).rows
+    index = {row.assessment_id: i for i, row in enumerate(rows)}
+    order: dict[tuple[str, int], dict[str, int]] = {}
+    for row in rows:
+        version = (row.rubric_key, row.rubric_version)
+        if version not in order:
+            order[version] = {c: i for i, c in enumerate(
+                published_rubric(session, *version).competencies)}
+    ratings = cohort_rater_ratings(session, persons=persons, **filters)
+    r_row = np.fromiter((index[r.assessment_id] for r in ratings), np.int64, len(ratings))
+    r_comp = np.fromiter((order[rows[i].rubric_key, rows[i].rubric_version][r.competency]
+                          for i, r in zip(r_row.tolist(), ratings, strict=True)),
+                         np.int64, len(ratings))
+    r_role = np.fromiter((RaterRole(r.rater_role).code for r in ratings), np.int64,
+                         len(ratings))
+    r_prof = np.fromiter((r.proficiency for r in ratings), np.float64, len(ratings))
+    raters = np.array([r.rater_id for r in ratings], dtype=object)
+    return CohortInputs(rows, r_row, r_comp, r_role, r_prof), raters

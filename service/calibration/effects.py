@@ -36,9 +36,11 @@ two-term Neumann approximation of the standard errors (close when raters share r
 with several others, up to ~15% low on very thin designs), and the fit says so
 (``approximate_se``).
 
-The model is linear. On a bounded scale a rater's shift shows smaller for ratees near the
-ends (ratings clamp at the top and bottom), so a severity is the shift as seen on the
-scale; ``bench/rater_effects.py`` measures what that does to the intervals.
+Bounded scales. A rating at the top or bottom of the scale says only that the rater's view
+lay there or beyond, so the linear fit sees a lenient rater's shift smaller on ratees near
+the top (and a severe one's near the bottom): large severities come out pulled toward 0 and
+their intervals miss. Given the scale, ``fit`` treats end ratings as censored and runs EM
+around the linear fit (``_censored``); ``bench/rater_effects.py`` shows both.
 
 Inputs are the ratings to calibrate: the caller leaves self ratings out (they are not
 comparable across raters). Raters with fewer than ``min_ratings`` ratings are listed with
@@ -49,7 +51,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -57,11 +59,14 @@ import scipy.sparse as sp
 from scipy.linalg import lapack, solve_triangular
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import cg
+from scipy.stats import norm
 
 Z95 = 1.959963984540054  # standard normal 97.5% quantile
 MIN_RATINGS = 5
 FLAG_STEPS = 0.5
 DENSE_MAX_RATERS = 2500
+EM_MAX_ITERATIONS = 50
+EM_TOLERANCE = 5e-4  # scale steps (severities are reported to 3 decimals): settled
 
 REASON_FEW = "fewer than {n} ratings"
 REASON_UNLINKED = "shares no rated person-competency with another rater"
@@ -131,36 +136,6 @@ class RaterEffects:
         return {r.rater: r.severity for r in self.raters if r.severity is not None}
 
 
-# ------------------------------------------------------------------------------ adjustment
-
-
-def adjust(
-    effects: RaterEffects,
-    rater: Sequence[Hashable] | np.ndarray,
-    rating: Sequence[float] | np.ndarray,
-    *,
-    scale_min: float,
-    scale_max: float,
-) -> np.ndarray:
-    """Ratings corrected for their rater's severity: rating - severity, clamped to the scale.
-    A rater without an estimate (unknown, too few ratings, unlinked) is left as rated."""
-    rating = np.asarray(rating, dtype=float)
-    known = effects.severities()
-    if isinstance(rater, np.ndarray) and rater.dtype != object:
-        labels, inverse = np.unique(rater, return_inverse=True)
-        shift = np.array([known.get(_plain(label), 0.0) for label in labels])[inverse]
-    else:  # a list may mix types that an array would coerce to one (1 -> "1")
-        shift = np.array([known.get(label, 0.0) for label in rater], dtype=float)
-    return np.clip(rating - shift.reshape(rating.shape), scale_min, scale_max)
-
-
-def adjust_rating(
-    effects: RaterEffects, rater: Hashable, rating: float, *, scale_min: float, scale_max: float
-) -> float:
-    """One rating corrected for its rater's severity (see `adjust`)."""
-    return float(adjust(effects, [rater], [rating], scale_min=scale_min, scale_max=scale_max)[0])
-
-
 # ------------------------------------------------------------------------------------- fit
 
 
@@ -174,6 +149,9 @@ def fit(
     flag_steps: float = FLAG_STEPS,
     shrinkage: bool = True,
     dense_max_raters: int = DENSE_MAX_RATERS,
+    scale: tuple[float, float] | None = None,
+    step: float = 0.0,
+    max_iterations: int = EM_MAX_ITERATIONS,
 ) -> RaterEffects:
     """Fit rater severities on non-self ratings.
 
@@ -181,7 +159,89 @@ def fit(
     each, ints or strings); rating: the value on the rubric scale; ratee: the person rated,
     only to count ratees per rater (defaults to cell). Equal inputs give equal results
     (apart from `seconds`).
+
+    scale: the ends of the rating scale. A rating at an end is then censored: the rater's
+    view lay at or beyond it (beyond end - step/2 for ratings given in whole `step`s), so
+    it hides part of a rater's shift. The fit then runs EM (``_censored``); without `scale`,
+    or with no rating at an end, it is the linear fit alone.
     """
+    options = {"ratee": ratee, "min_ratings": min_ratings, "flag_steps": flag_steps,
+               "shrinkage": shrinkage, "dense_max_raters": dense_max_raters}
+    if scale is not None and not (scale[0] < scale[1] and step >= 0 and max_iterations >= 1):
+        raise EffectsInputError("scale must be (low, high) with low < high, step >= 0 and "
+                                "max_iterations >= 1")
+    started = time.perf_counter()
+    y = np.asarray(rating, dtype=float)
+    if scale is None or not ((y <= scale[0]) | (y >= scale[1])).any():
+        return _linear_fit(cell, rater, rating, **options)
+    return _censored(cell, rater, y, scale, step, max_iterations, started, options)
+
+
+def _censored(cell, rater, y: np.ndarray, scale: tuple[float, float], step: float,
+              max_iterations: int, started: float, options: dict) -> RaterEffects:
+    """EM for ratings censored at the ends of the scale (a Tobit version of the model).
+
+    E step: each end rating is replaced by its expected value under the current fit given
+    that it lies beyond the end: mu + s * phi(a) / (1 - Phi(a)) at the top, a = (end - mu)/s,
+    with mu = the cell's level + the rater's severity and s the noise sd (the mirror image at
+    the bottom). M step: the linear fit on those values (without standard errors until the
+    last). Repeats until the severities move less than EM_TOLERANCE. The noise variance
+    comes from the imputed values and so leaves out their conditional variance (slightly
+    low); bench/rater_effects.py measures the intervals this gives."""
+    lo, hi = scale
+    top, bottom = y >= hi, y <= lo
+    t_hi, t_lo = hi - step / 2, lo + step / 2
+    _, r = np.unique(np.asarray(rater), return_inverse=True)
+    _, c = np.unique(np.asarray(cell), return_inverse=True)
+    n_c = np.bincount(c).astype(float)
+    work = y.copy()
+    result = _linear_fit(cell, rater, work, **options, with_se=False)
+    settled = False
+    iterations = 0
+    while iterations < max_iterations and not settled and result.variance is not None:
+        iterations += 1
+        before = np.array([e.severity or 0.0 for e in result.raters])
+        shift = before[r]
+        level = (np.bincount(c, weights=work) - np.bincount(c, weights=shift)) / n_c
+        mu = level[c] + shift
+        s = float(np.sqrt(result.variance.residual))
+        if not s > 0:
+            break
+        work[top] = mu[top] + s * _mills((t_hi - mu[top]) / s)
+        work[bottom] = mu[bottom] - s * _mills((mu[bottom] - t_lo) / s)
+        fitted = _linear_fit(cell, rater, work, **options, with_se=False)
+        if fitted.variance is None:
+            break
+        result = fitted
+        after = np.array([e.severity or 0.0 for e in result.raters])
+        settled = float(np.max(np.abs(after - before), initial=0.0)) < EM_TOLERANCE
+    if not iterations:  # nothing to estimate: the linear fit as it is
+        return _linear_fit(cell, rater, y, **options)
+    result = _linear_fit(cell, rater, work, **options)  # the last M step, with its errors
+    return replace(result, fit=replace(
+        result.fit, method=f"{result.fit.method}/censored", converged=result.fit.converged
+        and settled, seconds=time.perf_counter() - started))
+
+
+def _mills(a: np.ndarray) -> np.ndarray:
+    """phi(a) / (1 - Phi(a)), computed in logs so that it stays finite far in the tail."""
+    return np.exp(norm.logpdf(a) - norm.logsf(a))
+
+
+def _linear_fit(
+    cell: Sequence[Hashable] | np.ndarray,
+    rater: Sequence[Hashable] | np.ndarray,
+    rating: Sequence[float] | np.ndarray,
+    *,
+    ratee: Sequence[Hashable] | np.ndarray | None,
+    min_ratings: int,
+    flag_steps: float,
+    shrinkage: bool,
+    dense_max_raters: int,
+    with_se: bool = True,
+) -> RaterEffects:
+    """The linear fit of the module docstring (one pass, no censoring). `with_se=False`
+    leaves the standard errors out (NaN): EM's intermediate fits need only the estimates."""
     started = time.perf_counter()
     y = np.asarray(rating, dtype=float)
     cell_a, rater_a = np.asarray(cell), np.asarray(rater)
@@ -248,7 +308,7 @@ def fit(
                 dense[np.diag_indices(size)] += ridge
             else:
                 dense += 1.0 / size
-            solved = _dense_solve(dense, b_g)
+            solved = _dense_solve(dense, b_g, with_se)
         if solved is not None:
             s, dinv = solved
             v = sigma2 * dinv - centre_var
@@ -259,7 +319,7 @@ def fit(
                 converged &= ok
             else:
                 s = x
-            v = sigma2 * _neumann_diag(a_g)
+            v = sigma2 * _neumann_diag(a_g) if with_se else np.full(size, np.nan)
             approximate = True
         severity[members], var[members] = s - s.mean(), v
     converged &= bool(np.all(np.isfinite(severity[group_of >= 0]))) if resid_df > 0 else True
@@ -364,7 +424,8 @@ def _groups(w: sp.csr_matrix, eligible: np.ndarray, n_raters: int):
     return group_of, out
 
 
-def _dense_solve(a: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _dense_solve(a: np.ndarray, rhs: np.ndarray, with_se: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Solve the SPD system by Cholesky and return the diagonal of its inverse (exact);
     None when the factorisation fails (the caller falls back to the sparse path)."""
     upper, info = lapack.dpotrf(a, lower=False, clean=True, overwrite_a=True)
@@ -373,6 +434,8 @@ def _dense_solve(a: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     x, info = lapack.dpotrs(upper, rhs, lower=False)
     if info != 0:
         return None
+    if not with_se:
+        return x, np.full(len(a), np.nan)
     # A = U'U, so A^-1 = U^-1 U^-T and its diagonal is the row norms of U^-1 (a triangular
     # solve against I runs on BLAS-3 trsm, faster here than LAPACK's trtri).
     inv_upper = solve_triangular(upper, np.eye(len(a)), lower=False, overwrite_b=True,

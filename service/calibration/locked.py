@@ -3,9 +3,12 @@ reports it serves (stored report bytes stay as they were). Reads calibration tab
 readiness may import it without a cycle."""
 
 import uuid
+from collections.abc import Collection
 
 from sqlmodel import Session, select
 
+from ..auth.principal import Principal
+from ..people import service as people
 from .models import CalibrationEvent, CalibrationSession
 
 
@@ -35,4 +38,26 @@ def calibrated_bands(session: Session, assessment_ids: list[uuid.UUID]) -> dict[
                    E.assessment_id.in_(chunk))
             .order_by(S.locked_at, E.id))  # later ones overwrite: the latest wins
         found.update({a: band for a, band in rows})
+    return found
+
+
+def hidden_from(principal: Principal) -> bool:
+    """Calibrations are not shown to credentials bound to a person (not even their own)."""
+    return people.confined_to(principal) is not None
+
+
+def calibrated_people(session: Session, principal: Principal, persons: Collection[str]
+                      ) -> dict[str, tuple[str, uuid.UUID]]:
+    """``calibrated`` for many people in one query: each one's latest locked decision, none
+    for a person-bound principal. People without one are absent."""
+    if hidden_from(principal) or not persons:
+        return {}
+    E, S = CalibrationEvent, CalibrationSession
+    found: dict[str, tuple[str, uuid.UUID]] = {}
+    for person, band, calibration_id in session.exec(
+            select(E.person, E.band, E.calibration_id).join(S, S.id == E.calibration_id)
+            .where(E.action == "decided", S.locked_at.is_not(None),
+                   E.person.in_(sorted(persons)))
+            .order_by(S.locked_at.desc(), E.id.desc())):
+        found.setdefault(person, (band, calibration_id))
     return found

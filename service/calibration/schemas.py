@@ -99,8 +99,12 @@ class FlaggedRater(BaseModel):
 class CalibrationPerson(BaseModel):
     person: str
     assessment_id: uuid.UUID
-    score: float
-    band: Band
+    score: float = Field(description="Readiness score as rated (no rater adjustment)")
+    band: Band = Field(description="Band as rated")
+    adjusted_score: float | None = Field(
+        description="Score with each non-self rating corrected for its rater's severity "
+                    "(the session's fit, `fit_id`); null when the cycle has no fit")
+    adjusted_band: Band | None
     calibrated_band: Band | None
     flagged_raters: list[FlaggedRater] = Field(
         description="This person's raters the cycle's latest rater-effects fit flags")
@@ -137,5 +141,7 @@ class CalibrationRead(CalibrationSummary):
     people: list[CalibrationPerson]
     distribution: dict[str, BandShare] = Field(
         description="People per band after calibration (calibrated band where decided)")
-    fit_id: uuid.UUID | None = Field(description="The rater-effects fit the flags come from")
+    fit_id: uuid.UUID | None = Field(
+        description="The rater-effects fit (the cycle's latest) behind the flags and the "
+                    "adjusted scores")
     history: list[HistoryEntry]

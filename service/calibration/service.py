@@ -10,7 +10,7 @@ does not count twice). Self ratings are left out of the fit and summarised apart
 from collections import Counter, defaultdict
 
 import numpy as np
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from ..assessments import cohort as assessment_cohort
 from ..assessments.roles import RaterRole
@@ -18,7 +18,9 @@ from ..auth.principal import Principal
 from ..people import service as people
 from ..problems import Forbidden
 from ..readiness.schemas import CohortFilters
+from ..rubrics.published import published_rubric
 from . import effects
+from .locked import hidden_from
 from .models import RaterEffectsFit
 from .schemas import (
     FitRead,
@@ -31,7 +33,7 @@ from .schemas import (
 
 def refuse_person_bound(principal: Principal) -> None:
     """Calibration compares people and raters: nothing of it for a person-bound principal."""
-    if people.confined_to(principal) is not None:
+    if hidden_from(principal):
         raise Forbidden("Calibration is not available to credentials bound to a person")
 
 
@@ -48,10 +50,17 @@ def rater_effects(session: Session, principal: Principal, filters: CohortFilters
     others = [r for r in rows if r.rater_role != RaterRole.SELF]
     selves = [r for r in rows if r.rater_role == RaterRole.SELF]
 
+    scales = {(v.scale_min, v.scale_max) for v in (
+        published_rubric(session, key, version) for key, version in
+        assessment_cohort.cohort_versions(session, persons=persons,
+                                          **filters.model_dump(exclude={"manager"})))}
+    # Ratings are whole steps; at the ends of the scale they are censored (effects.fit).
+    # Rubric versions with different scales: the linear fit alone.
     result = effects.fit([f"{r.assessment_id}/{r.competency}" for r in others],
                          [r.rater_id for r in others],
                          np.array([r.proficiency for r in others], dtype=float),
-                         ratee=[r.person for r in others])
+                         ratee=[r.person for r in others],
+                         scale=scales.pop() if len(scales) == 1 else None, step=1.0)
     roles: dict[str, Counter] = defaultdict(Counter)
     for r in others:
         roles[r.rater_id][r.rater_role] += 1
@@ -89,9 +98,3 @@ def _self_summary(selves, others) -> SelfRatings:
             if (k := (r.assessment_id, r.competency)) in sums]
     return SelfRatings(ratings=len(selves), people=len({r.person for r in selves}),
                        mean_gap=_r(sum(gaps) / len(gaps)) if gaps else None)
-
-
-def latest_fit(session: Session, cycle: str) -> RaterEffectsFit | None:
-    """The newest stored fit of a cycle (any filters)."""
-    return session.exec(select(RaterEffectsFit).where(RaterEffectsFit.cycle == cycle)
-                        .order_by(RaterEffectsFit.created_at.desc())).first()

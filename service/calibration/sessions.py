@@ -14,10 +14,12 @@ from ..assessments import cohort as assessment_cohort
 from ..auth.principal import Principal
 from ..http import check_if_match, etag
 from ..models import utcnow
-from ..people import service as people
 from ..problems import Conflict, InvalidInput, NotFound
 from ..readiness import cohorts
+from ..readiness.adjustment import AdjustChoice
 from ..readiness.schemas import CohortFilters
+from .fits import latest_fit
+from .locked import hidden_from
 from .models import CalibrationEvent, CalibrationSession
 from .schemas import (
     BandShare,
@@ -29,7 +31,7 @@ from .schemas import (
     FlaggedRater,
     HistoryEntry,
 )
-from .service import latest_fit, refuse_person_bound
+from .service import refuse_person_bound
 
 BANDS = ("ready_now", "ready_soon", "developing", "not_yet")
 
@@ -59,7 +61,7 @@ def create(session: Session, principal: Principal, body: CalibrationCreate) -> C
 
 def get(session: Session, principal: Principal, calibration_id: uuid.UUID) -> CalibrationSession:
     """A session; person-bound principals see none (404, as for one that does not exist)."""
-    if people.confined_to(principal) is not None:
+    if hidden_from(principal):
         raise NotFound("No such calibration")
     row = session.get(CalibrationSession, calibration_id)
     if row is None:
@@ -95,10 +97,16 @@ def decisions(history: list[CalibrationEvent]) -> dict[str, CalibrationEvent]:
 
 def read(session: Session, principal: Principal, row: CalibrationSession) -> CalibrationRead:
     filters = _filters(row)
-    result = cohorts.cohort(session, principal, filters)
+    result = cohorts.cohort(session, principal, filters, choice=AdjustChoice(adjusted=False))
     history = _history(session, row)
     decided = decisions(history)
     fit = latest_fit(session, row.cycle)
+    adjusted: dict[str, tuple[float, str]] = {}
+    if fit is not None:  # the readiness cohort path, adjusted with this same fit
+        found = cohorts.cohort(session, principal, filters,
+                               choice=AdjustChoice(adjusted=True, fit_id=fit.id))
+        adjusted = {r.person: (round(float(found.scores[i]), 1), BANDS[int(found.bands[i])])
+                    for i, r in enumerate(found.rows)}
     flags = {} if fit is None else {r: v for r, v in fit.severities.items() if v.get("flag")}
     raters: dict[str, set[str]] = defaultdict(set)
     if flags:
@@ -110,9 +118,11 @@ def read(session: Session, principal: Principal, row: CalibrationSession) -> Cal
     people = []
     for i, cohort_row in enumerate(result.rows):
         decision = decided.get(cohort_row.person)
+        adjusted_score, adjusted_band = adjusted.get(cohort_row.person, (None, None))
         people.append(CalibrationPerson(
             person=cohort_row.person, assessment_id=cohort_row.assessment_id,
             score=round(float(result.scores[i]), 1), band=BANDS[int(result.bands[i])],
+            adjusted_score=adjusted_score, adjusted_band=adjusted_band,
             calibrated_band=decision.band if decision else None,
             flagged_raters=[FlaggedRater(rater_id=r, flag=flags[r]["flag"],
                                          severity=flags[r]["severity"])

@@ -14,13 +14,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from ..assessments import service as assessments
+from ..calibration import locked, sessions
 from ..outlines import service as outlines
 from ..people import service as people
 from ..problems import NotFound, ProblemError
 from ..readiness import reports as readiness
 from ..rubrics import service as rubrics
 from ..rubrics.schemas import RubricVersionRead
-from .types import Assessment, Outline, Person, ReadinessReport, Rubric
+from .types import (
+    Assessment,
+    Band,
+    CalibratedBand,
+    CalibrationDetail,
+    CalibrationPerson,
+    Outline,
+    Person,
+    ReadinessReport,
+    Rubric,
+)
 
 if TYPE_CHECKING:
     from .context import Context
@@ -82,6 +93,34 @@ def _person_readiness(ctx: "Context", persons: list[str]
     return [report_of(found[p]) for p in persons]
 
 
+def _calibrated_bands(ctx: "Context", persons: list[str]) -> list[CalibratedBand | None]:
+    found = locked.calibrated_people(ctx.session, ctx.principal, persons)
+    return [CalibratedBand(band=Band(found[p][0]), calibration_id=found[p][1])
+            if p in found else None for p in persons]
+
+
+def _band(value: str | None) -> Band | None:
+    return None if value is None else Band(value)
+
+
+def _calibrations(ctx: "Context", ids: list[uuid.UUID]
+                  ) -> list[CalibrationDetail | ProblemError]:
+    """Each session's people (the REST answer's, same service call)."""
+    out: list[CalibrationDetail | ProblemError] = []
+    for i in ids:
+        try:
+            read = sessions.read(ctx.session, ctx.principal,
+                                 sessions.get(ctx.session, ctx.principal, i))
+        except ProblemError as exc:
+            out.append(exc)
+            continue
+        out.append(CalibrationDetail(fit_id=read.fit_id, people=[CalibrationPerson(
+            person=p.person, assessment_id=p.assessment_id, score=p.score, band=Band(p.band),
+            adjusted_score=p.adjusted_score, adjusted_band=_band(p.adjusted_band),
+            calibrated_band=_band(p.calibrated_band)) for p in read.people]))
+    return out
+
+
 def _outlines_of_person(ctx: "Context", persons: list[str]) -> list[list[Outline]]:
     found = outlines.outlines_about(ctx.session, persons, ctx.principal)
     return [[outline_of(o) for o in found[p]] for p in persons]
@@ -123,6 +162,8 @@ class Loaders:
     outlines_of_person: DataLoader[str, list[Outline]]
     outlines_of_assessment: DataLoader[uuid.UUID, list[Outline]]
     rubric: DataLoader[tuple[str, int | None], Rubric]
+    calibrated_band: DataLoader[str, CalibratedBand | None]
+    calibration: DataLoader[uuid.UUID, CalibrationDetail]
 
     @classmethod
     def create(cls, ctx: "Context") -> "Loaders":
@@ -136,4 +177,6 @@ class Loaders:
             outlines_of_person=_loader(ctx, _outlines_of_person),
             outlines_of_assessment=_loader(ctx, _outlines_of_assessment),
             rubric=_loader(ctx, _rubrics),
+            calibrated_band=_loader(ctx, _calibrated_bands),
+            calibration=_loader(ctx, _calibrations),
         )

@@ -5,6 +5,7 @@ import uuid
 
 import strawberry
 
+from ..calibration import sessions as calibrations
 from ..http import decode_cursor, encode_cursor
 from ..outlines import service as outlines
 from ..people import service as people
@@ -25,6 +26,7 @@ from .inputs import (
 from .loaders import outline_of, person_of
 from .types import (
     Assessment,
+    Calibration,
     CohortReadiness,
     Connection,
     Info,
@@ -150,3 +152,21 @@ class Query:
             filters = CohortFilters(**to_model(CohortFilterBounds, filter or {}).model_dump())
         result = await ctx.run(readiness.cohort, ctx.session, principal, filters)
         return CohortReadiness.of(result.report)
+
+    @strawberry.field(description="Calibration sessions, newest first (needs "
+                                  "`calibration:read`; refused to credentials bound to a "
+                                  "person)")
+    async def calibrations(self, info: Info) -> list[Calibration] | None:
+        ctx = info.context
+        principal = ctx.require("calibration:read")
+        found = await ctx.run(calibrations.list_sessions, ctx.session, principal)
+        return [Calibration.of(s) for s in found]
+
+    @strawberry.field(description="A calibration session with its people (needs "
+                                  "`calibration:read`; not found for credentials bound to a "
+                                  "person)")
+    async def calibration(self, info: Info, id: uuid.UUID) -> Calibration | None:
+        ctx = info.context
+        principal = ctx.require("calibration:read")
+        return await ctx.run(lambda: Calibration.of(calibrations.summary(
+            calibrations.get(ctx.session, principal, id))))

@@ -7,6 +7,7 @@ null with an error of its own, and the rest of the answer stands.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -267,6 +268,8 @@ class CompetencyReadiness:
     expected_current: int
     expected_target: int
     observed: float | None
+    observed_raw: float | None = strawberry.field(
+        default=None, description="As rated, before rater adjustment (adjusted reports only)")
     gap: float
     progress: float
     contribution: float
@@ -299,6 +302,12 @@ class PolicyRef:
     version: int
 
 
+@strawberry.type(description="The rater-effects fit an adjusted report was scored with")
+class RaterAdjustment:
+    fit_id: str | None = strawberry.field(description="null: no fit existed, nothing adjusted")
+    raters: int
+
+
 @strawberry.type(description="The readiness report of DESIGN.md, as REST answers it")
 class ReadinessReport:
     score: float
@@ -315,6 +324,7 @@ class ReadinessReport:
     policy: PolicyRef
     rubric: VersionRef
     inputs_digest: str
+    rater_adjustment: RaterAdjustment | None = None
 
     @classmethod
     def of(cls, r: dict[str, Any]) -> "ReadinessReport":
@@ -328,6 +338,7 @@ class ReadinessReport:
                 key=x["key"], weight=x["weight"], expected_current=x["expected_current"],
                 expected_target=x["expected_target"], observed=x["observed"], gap=x["gap"],
                 progress=x["progress"], contribution=x["contribution"],
+                observed_raw=x.get("observed_raw"),
                 flags=[ReadinessFlag(f) for f in x["flags"]]) for x in r["competencies"]],
             gates=[Gate(competency=g["competency"], met=g["met"]) for g in r["gates"]],
             top_gaps=[TopGap(competency=g["competency"], gap=g["gap"], recommendations=[
@@ -337,7 +348,9 @@ class ReadinessReport:
                            for p in r["path_to_ready"]],
             path_to_ready_reason=r.get("path_to_ready_reason"),
             policy=PolicyRef(**r["policy"]), rubric=VersionRef(**r["rubric"]),
-            inputs_digest=r["inputs_digest"])
+            inputs_digest=r["inputs_digest"],
+            rater_adjustment=RaterAdjustment(**r["rater_adjustment"])
+            if r.get("rater_adjustment") else None)
 
 
 @strawberry.type
@@ -413,6 +426,9 @@ class CohortReadiness:
     score: ScoreDistribution
     heat_map: list[HeatRow]
     rubrics: list[VersionRef]
+    rater_adjustment: JSON | None = strawberry.field(
+        default=None, description="When the scores are rater-adjusted (the rubric's policy "
+                                  "says so): per cycle, the id of the fit used")
 
     @classmethod
     def of(cls, r: CohortReport) -> "CohortReadiness":
@@ -423,7 +439,8 @@ class CohortReadiness:
             heat_map=[HeatRow(competency=h.competency, mean_gap=h.mean_gap,
                               by_band=[BandGap(band=Band(b), mean_gap=g)
                                        for b, g in h.by_band.items()]) for h in r.heat_map],
-            rubrics=[VersionRef(key=v.key, version=v.version) for v in r.rubrics])
+            rubrics=[VersionRef(key=v.key, version=v.version) for v in r.rubrics],
+            rater_adjustment=r.rater_adjustment)
 
 
 # --- templates and outlines --------------------------------------------------------------------
@@ -604,6 +621,13 @@ class Person:
         info.context.require("readiness:read")
         return await info.context.loaders.person_readiness.load(self.external_id)
 
+    @strawberry.field(description="The band decided for the person in the latest locked "
+                                  "calibration session; null when none, and always for "
+                                  "credentials bound to a person (needs `readiness:read`)")
+    async def calibrated_band(self, info: Info) -> "CalibratedBand | None":
+        info.context.require("readiness:read")
+        return await info.context.loaders.calibrated_band.load(self.external_id)
+
     @strawberry.field(description="Outlines about this person, newest first (needs "
                                   "`outlines:read`)")
     async def outlines(self, info: Info) -> list[Outline] | None:
@@ -617,6 +641,56 @@ class Person:
         if self.rubric is None:
             return None
         return await info.context.loaders.rubric.load((self.rubric, None))
+
+
+@strawberry.type(description="A calibrated band and the locked session that decided it")
+class CalibratedBand:
+    band: Band
+    calibration_id: uuid.UUID
+
+
+@strawberry.type(description="A person in a calibration session: score and band as rated and "
+                             "rater-adjusted, and the calibrated band decided there")
+class CalibrationPerson:
+    person: str
+    assessment_id: uuid.UUID
+    score: float
+    band: Band
+    adjusted_score: float | None
+    adjusted_band: Band | None
+    calibrated_band: Band | None
+
+
+@strawberry.type(description="A calibration session over a cycle's cohort")
+class Calibration:
+    id: uuid.UUID
+    cycle: str
+    status: str
+    created_by: str
+    created_at: datetime
+    locked_at: datetime | None
+
+    @classmethod
+    def of(cls, s: Any) -> "Calibration":
+        return cls(id=s.id, cycle=s.cycle, status=s.status, created_by=s.created_by,
+                   created_at=s.created_at, locked_at=s.locked_at)
+
+    @strawberry.field(description="Everyone in the session's cohort, with their bands; "
+                                  "`fitId` names the rater-effects fit behind adjustedScore")
+    async def people(self, info: Info) -> list[CalibrationPerson]:
+        return (await info.context.loaders.calibration.load(self.id)).people
+
+    @strawberry.field(description="The rater-effects fit (the cycle's latest) used")
+    async def fit_id(self, info: Info) -> uuid.UUID | None:
+        return (await info.context.loaders.calibration.load(self.id)).fit_id
+
+
+@dataclass(frozen=True)
+class CalibrationDetail:
+    """What a session's people resolve from (loaded once per session and request)."""
+
+    people: list[CalibrationPerson]
+    fit_id: uuid.UUID | None
 
 
 @strawberry.type

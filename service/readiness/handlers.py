@@ -17,7 +17,7 @@ def store_snapshot(session: Session, event: events.AssessmentFinalized) -> None:
     ratings = [scoring.Rating(r.competency, r.rater_role, r.rater_id, r.proficiency, r.evidence)
                for r in a.ratings]
     report = score(session, a.rubric.key, a.rubric.version, a.current_level, ratings,
-                   a.target_level)
+                   a.target_level, cycle=a.cycle)
     previous = session.exec(
         select(ReadinessReport).where(ReadinessReport.person == a.person)
         .order_by(ReadinessReport.created_at.desc(), ReadinessReport.id.desc()).limit(1)

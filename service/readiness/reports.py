@@ -15,6 +15,7 @@ from ..auth.principal import Principal
 from ..people import service as people
 from ..problems import FieldError, InvalidInput, NotFound, ProblemError
 from . import scoring
+from .adjustment import AS_POLICY, AdjustChoice, adjustment_for
 from .models import ReadinessReport
 from .policies import get_policy
 from .schemas import RatingIn, ScoreRequest, SimulateRequest
@@ -35,11 +36,15 @@ def to_ratings(ratings: Iterable[RatingIn | Any]) -> list[scoring.Rating]:
 
 def score(session: Session, rubric_key: str, rubric_version: int | None, current_level: str,
           ratings: Sequence[scoring.Rating], target_level: str | None = None,
-          policy: scoring.Policy | None = None) -> dict[str, Any]:
+          policy: scoring.Policy | None = None, *, cycle: str | None = None,
+          choice: AdjustChoice = AS_POLICY) -> dict[str, Any]:
+    """Score with the rubric's policy; rater-adjusted when the policy or ``choice`` asks,
+    with the fit ``choice`` names or the latest one of ``cycle``."""
     spec, policy_name = rubric_spec(session, rubric_key, rubric_version)
     policy = policy or get_policy(session, policy_name)
+    adjustment = adjustment_for(session, policy, cycle, choice)
     try:
-        return scoring.score(spec, current_level, ratings, target_level, policy)
+        return scoring.score(spec, current_level, ratings, target_level, policy, adjustment)
     except scoring.ScoringInputError as exc:
         raise invalid(exc) from exc
 
@@ -64,13 +69,15 @@ def _require_subject_access(principal: Principal, person: str) -> None:
 
 
 def _live_report(session: Session, assessment, target_level: str | None,
-                 changes: Sequence[scoring.Rating] = ()) -> dict[str, Any]:
+                 changes: Sequence[scoring.Rating] = (), choice: AdjustChoice = AS_POLICY
+                 ) -> dict[str, Any]:
     inputs = assessments.scoring_inputs(session, assessment)
     ratings = to_ratings(inputs.ratings)
     if changes:
         ratings = list(scoring.apply_changes(ratings, changes))
     return score(session, inputs.rubric_key, inputs.rubric_version, inputs.current_level,
-                 ratings, target_level or inputs.target_level)
+                 ratings, target_level or inputs.target_level, cycle=assessment.cycle,
+                 choice=choice)
 
 
 def _snapshot(session: Session, assessment_id: uuid.UUID, target_level: str
@@ -81,16 +88,19 @@ def _snapshot(session: Session, assessment_id: uuid.UUID, target_level: str
 
 
 def assessment_report(session: Session, assessment_id: uuid.UUID, principal: Principal,
-                      target_level: str | None = None) -> bytes:
-    """A finalized assessment answers with the report stored when it was finalized."""
+                      target_level: str | None = None, choice: AdjustChoice = AS_POLICY
+                      ) -> bytes:
+    """A finalized assessment answers with the report stored when it was finalized (unless
+    the request asks about rater adjustment: that is scored now)."""
     assessment = assessments.get_assessment(session, assessment_id, principal)
     _require_subject_access(principal, assessment.person_external_id)
-    if assessment.status == assessments.FINALIZED and target_level in (
+    if assessment.status == assessments.FINALIZED and choice.default and target_level in (
             None, assessment.target_level):
         stored = _snapshot(session, assessment.id, assessment.target_level)
         if stored is not None:
             return stored.report.encode()
-    return scoring.canonical_json(_live_report(session, assessment, target_level))
+    return scoring.canonical_json(_live_report(session, assessment, target_level,
+                                               choice=choice))
 
 
 def _check_changes(spec: scoring.RubricSpec, changes: Sequence[RatingIn]) -> None:
@@ -188,7 +198,7 @@ def _live_with(session: Session, assessment, target_level: str | None,
         policies[policy_name] = get_policy(session, policy_name)
     return score(session, inputs.rubric_key, inputs.rubric_version, inputs.current_level,
                  to_ratings(inputs.ratings), target_level or inputs.target_level,
-                 policies[policy_name])
+                 policies[policy_name], cycle=assessment.cycle)
 
 
 def latest_reports(session: Session, persons: Collection[str], principal: Principal

@@ -9,9 +9,9 @@ from ..auth.deps import require
 from ..calibration import locked as calibration
 from ..db import SessionDep, read_only
 from ..idempotency import IdempotencyDep
-from ..people import service as people
 from ..problems import PROBLEM_RESPONSES, responses
 from . import cohorts, policies, reports, scoring, views
+from .adjustment import AdjustChoice
 from .schemas import (
     CohortFilters,
     CohortReport,
@@ -29,6 +29,12 @@ Reader = require("readiness:read")
 PolicyWriter = require("readiness:write")
 PolicyName = Annotated[str, Path(max_length=64)]
 Filter = Annotated[str | None, Query(max_length=200)]
+Adjusted = Annotated[bool | None, Query(
+    description="Rater adjustment: true corrects each non-self rating for its rater's "
+                "severity, false scores as rated; default: as the rubric's policy says")]
+FitId = Annotated[uuid.UUID | None, Query(
+    description="The stored rater-effects fit to adjust with (implies adjusted=true); "
+                "default: the latest fit of the assessment's cycle")]
 JSON_REPORT = {200: {"model": Report, "description": "The readiness report"}}
 _SVG = {"image/svg+xml": {"schema": {"type": "string"}}}
 _HTML = {"text/html": {"schema": {"type": "string"}}}
@@ -105,14 +111,17 @@ def assessment_readiness(
     target_level: Annotated[str | None, Query(max_length=64,
                                               description="Ask about another level above")] = None,
     format: Annotated[Literal["json", "svg", "html"], Query()] = "json",
+    adjusted: Adjusted = None, fit_id: FitId = None,
 ) -> Response:
     """The readiness report of an assessment. A finalized assessment answers with the report
-    stored when it was finalized; drafts and other target levels are scored now. Once a
-    calibration is locked, it carries the `calibrated_band` decided there.
+    stored when it was finalized; drafts, other target levels and requests that set
+    `adjusted` or `fit_id` are scored now. Once a calibration is locked, it carries the
+    `calibrated_band` decided there. A rater-adjusted report names its fit.
     `format=svg`: its radar chart; `format=html`: the whole report as one printable page."""
-    raw = reports.assessment_report(session, assessment_id, principal, target_level)
-    bound = people.confined_to(principal) is not None  # calibrations are not shown to them
-    raw = with_calibration(raw, None if target_level is not None or bound
+    raw = reports.assessment_report(session, assessment_id, principal, target_level,
+                                    AdjustChoice(adjusted, fit_id))
+    raw = with_calibration(raw, None if target_level is not None
+                           or calibration.hidden_from(principal)
                            else calibration.calibrated(session, assessment_id=assessment_id))
     if format == "svg":
         return views.radar(session, raw, frame_ancestors(request))
@@ -123,7 +132,8 @@ def assessment_readiness(
 
 
 @router.post("/v1/assessments/{assessment_id}/readiness:simulate", response_model=SimulationResult,
-             operation_id="readiness_simulate", dependencies=[Depends(read_only)])
+             operation_id="readiness_simulate", dependencies=[Depends(read_only)],
+             response_model_exclude_unset=True)  # reports as scored: no absent keys as null
 def simulate(assessment_id: uuid.UUID, body: SimulateRequest, session: SessionDep,
              principal: Reader):
     """What-if: apply rating changes (added, or replacing the same competency, role and rater)
@@ -137,9 +147,8 @@ def person_readiness(external_id: Annotated[str, Path(max_length=200)], session:
                      principal: Reader) -> Response:
     """The report of the person's latest finalized assessment (404 when there is none)."""
     raw = reports.person_report(session, external_id, principal)
-    bound = people.confined_to(principal) is not None  # calibrations are not shown to them
-    return report_response(with_calibration(
-        raw, None if bound else calibration.calibrated(session, person=external_id)))
+    return report_response(with_calibration(raw, calibration.calibrated_people(
+        session, principal, [external_id]).get(external_id)))
 
 
 @router.get("/v1/cohorts/readiness", response_model=CohortReport,
@@ -155,19 +164,26 @@ def cohort_readiness(
     chart: Annotated[Literal["heatmap", "bands"], Query(
         description="With `format=svg`: the competency x band heat map of mean gaps, or the "
                     "people per band")] = "heatmap",
+    adjusted: Adjusted = None,
+    fit_id: Annotated[uuid.UUID | None, Query(
+        description="The stored rater-effects fit to adjust everyone with (implies "
+                    "adjusted=true); default: the latest fit of each person's cycle")] = None,
 ):
     """How ready a population is: people per band, the score distribution, and a competency x
     band heat map of mean gaps (where the organisation's holes are). Each person counts once,
     with their latest submitted or finalized assessment. `format=csv`: one row per person;
-    `format=svg`: a chart (`chart=heatmap|bands`)."""
+    `format=svg`: a chart (`chart=heatmap|bands`). Rater-adjusted scores (`adjusted=true`,
+    or a policy that adjusts) name their fits in `rater_adjustment` (CSV: a `fit_id` column)."""
     filters = CohortFilters(org_unit=org_unit, manager=manager, rubric=rubric, cycle=cycle,
                             current_level=current_level, target_level=target_level)
+    choice = AdjustChoice(adjusted, fit_id)
     if format == "csv":  # streamed a page of people at a time: constant memory
+        cohorts.check_choice(session, choice)
         return StreamingResponse(
-            cohorts.cohort_csv_pages(request.app.state.engine, principal, filters),
+            cohorts.cohort_csv_pages(request.app.state.engine, principal, filters, choice),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="cohort-readiness.csv"'})
-    report = cohorts.cohort(session, principal, filters).report
+    report = cohorts.cohort(session, principal, filters, choice=choice).report
     if format == "svg":
         return views.cohort_chart(session, report.model_dump(mode="json"), chart,
                                   frame_ancestors(request))

@@ -54,7 +54,10 @@ class CompetencyResult(BaseModel):
     weight: float
     expected_current: int
     expected_target: int
-    observed: float | None
+    observed: float | None = Field(description="Weighted mean of the ratings (rater-adjusted "
+                                                "when the report names a fit)")
+    observed_raw: float | None = Field(
+        None, description="As rated, before rater adjustment (only on adjusted reports)")
     gap: float
     progress: float
     contribution: float
@@ -96,6 +99,12 @@ class RubricVersionRef(BaseModel):
     version: int
 
 
+class RaterAdjustmentRef(BaseModel):
+    fit_id: str | None = Field(description="The stored rater-effects fit whose severities were "
+                                           "taken off; null when no fit exists (nothing adjusted)")
+    raters: int = Field(description="Raters of this assessment the fit adjusted")
+
+
 class Report(BaseModel):
     score: float = Field(description="0-100: competency-weighted progress from current to target")
     band: Band
@@ -111,6 +120,8 @@ class Report(BaseModel):
     policy: PolicyRef
     rubric: RubricVersionRef
     inputs_digest: str
+    rater_adjustment: RaterAdjustmentRef | None = Field(
+        None, description="Present when the policy (or the request) asks for rater adjustment")
 
 
 class Delta(BaseModel):
@@ -142,6 +153,9 @@ class PolicyBody(Strict):
     confidence_max_spread: float | None = None
     confidence_high: float | None = None
     confidence_medium: float | None = None
+    rater_adjustment: bool | None = Field(
+        None, description="Correct each non-self rating for its rater's severity, from the "
+                          "latest rater-effects fit of the assessment's cycle (default off)")
 
 
 class PolicyCreate(PolicyBody):
@@ -179,3 +193,6 @@ class CohortReport(BaseModel):
     score: dict[str, float | None] = Field(description="min, p10, p25, median, p75, p90, max, mean")
     heat_map: list[HeatRow]
     rubrics: list[RubricVersionRef]
+    rater_adjustment: dict[str, str | None] | None = Field(
+        None, description="When scores are rater-adjusted: per cycle, the id of the stored "
+                          "rater-effects fit used (null: the cycle has no fit, nothing adjusted)")

@@ -375,7 +375,8 @@ async def test_rest_controls_an_admin_does_reach_bs_data(app, admin, world):
 
 # --- GraphQL: one rule per root field and per field returning someone's data -----------------
 
-SENSITIVE = {"Person", "Assessment", "ReadinessReport", "Outline", "Rating", "Job"}
+SENSITIVE = {"Person", "Assessment", "ReadinessReport", "Outline", "Rating", "Job",
+             "Calibration", "CalibrationPerson", "CalibratedBand"}
 VARIABLES = ("a", "b", "m", "bFinal", "bDraft", "bHidden", "bOutline")
 
 
@@ -439,6 +440,18 @@ OUTLINE_B = Case("""query($bOutline: UUID!) { outline(id: $bOutline) { id title 
                  check=lambda d: d == {"outline": None})
 COHORT = Case("""{ cohortReadiness { people } }""",
               check=lambda d: d["cohortReadiness"]["people"] <= 1, control=False)
+# Calibrations: nothing of them for a person-bound credential, not even about itself (as
+# REST: 403 on the list, 404 on a session, no calibrated band on its own reports). The world
+# has no calibration session, so there is no admin control here; test_rater_adjustment.py
+# checks a locked session over GraphQL for both kinds of credential.
+CALIBRATIONS = Case("""{ calibrations { id people { person score band adjustedScore
+    calibratedBand } } }""", check=lambda d: d == {"calibrations": None}, control=False)
+CALIBRATION = Case(f"""{{ calibration(id: "{UNKNOWN_ID}") {{ id fitId
+    people {{ person score band }} }} }}""",
+                   check=lambda d: d == {"calibration": None}, control=False)
+OWN_CALIBRATED = Case("""query($a: String!) {
+    person(externalId: $a) { calibratedBand { band calibrationId } } }""",
+                      check=lambda d: d["person"]["calibratedBand"] is None, control=False)
 CATALOGUE_Q = Case("""{ rubrics { nodes { key } } rubric(key: "product-leadership") { key }
     templates { nodes { key } } template(key: "opportunity-outline") { key } }""",
                    control=False)
@@ -486,6 +499,7 @@ GQL_RULES: dict[str, Case] = {
     "Query.people": PEOPLE, "Query.person": PERSON_B,
     "Query.assessment": UNSEEN_ASSESSMENT, "Query.outline": OUTLINE_B,
     "Query.cohortReadiness": COHORT,
+    "Query.calibrations": CALIBRATIONS, "Query.calibration": CALIBRATION,
     # root mutations
     "Mutation.upsertPerson": UPSERT, "Mutation.createAssessment": CREATE,
     "Mutation.setRatings": RATE, "Mutation.submitAssessment": SUBMIT,
@@ -495,6 +509,7 @@ GQL_RULES: dict[str, Case] = {
     "PersonEdge.node": PEOPLE, "PersonConnection.nodes": PEOPLE,
     "Person.manager": RELATIVES, "Person.reports": RELATIVES,
     "Person.assessments": OWN, "Person.readiness": OWN, "Person.outlines": OWN,
+    "Person.calibratedBand": OWN_CALIBRATED, "Calibration.people": CALIBRATIONS,
     "Assessment.subject": RATED_IN, "Assessment.ratings": RATED_IN,
     "Assessment.readiness": RATED_IN, "Assessment.opportunities": RATED_IN,
     "Simulation.report": SIMULATE_Q, "Simulation.baseline": SIMULATE_Q,

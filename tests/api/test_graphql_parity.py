@@ -133,7 +133,8 @@ async def test_cohort_and_simulation_equal_rest(admin, world):
     answer = await gql(admin, """{ cohortReadiness(filter: {orgUnit: "payments"}) {
         filters { orgUnit manager rubric cycle currentLevel targetLevel } people
         bands { band people } score { min p10 p25 median p75 p90 max mean }
-        heatMap { competency meanGap byBand { band meanGap } } rubrics { key version } } }""")
+        heatMap { competency meanGap byBand { band meanGap } } rubrics { key version }
+        raterAdjustment } }""")
     cohort = snake(answer["data"]["cohortReadiness"])
     cohort["bands"] = {b["band"]: b["people"] for b in cohort["bands"]}
     for row in cohort["heat_map"]:

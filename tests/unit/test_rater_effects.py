@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from service.calibration import effects as fx
+from service.readiness import scoring
 
 COMPS = 6
 
@@ -158,11 +159,14 @@ def test_adjustment_subtracts_severity_and_clamps_to_the_scale():
     lenient = max(sev, key=sev.get)
     severe = min(sev, key=sev.get)
     assert sev[lenient] > 0.5 and sev[severe] < -0.5
-    adjusted = fx.adjust(result, [lenient, lenient, severe, severe, "unknown"],
-                         [4.0, 1.0, 3.0, 6.0, 5.0], scale_min=1, scale_max=6)
+    # the service adjusts with scoring's rule (one definition): self ratings stay as rated
+    raters = [lenient, lenient, severe, severe, "unknown", lenient]
+    roles = ["peer"] * 5 + ["self"]
+    shift = np.array([scoring.shift_of(role, rater, sev) or 0.0
+                      for role, rater in zip(roles, raters, strict=True)])
+    adjusted = scoring.adjust_array(np.array([4.0, 1.0, 3.0, 6.0, 5.0, 4.0]), shift, 1, 6)
     assert adjusted.tolist() == pytest.approx(
-        [4.0 - sev[lenient], 1.0, 3.0 - sev[severe], 6.0, 5.0])
-    assert fx.adjust_rating(result, lenient, 4.0, scale_min=1, scale_max=6) == adjusted[0]
+        [4.0 - sev[lenient], 1.0, 3.0 - sev[severe], 6.0, 5.0, 4.0])
 
 
 def test_equal_input_gives_equal_output():
@@ -191,3 +195,30 @@ def test_string_labels_and_bad_input():
         fx.fit([1, 2], [1, 2], [3.0, 4.0], min_ratings=1)
     empty = fx.fit([], [], [])
     assert empty.raters == () and empty.groups == () and empty.variance is None
+
+
+def _large_errors(data, result) -> float:
+    """Mean error (estimate - planted, centred) of the clearly lenient or severe raters, in
+    the direction of their severity: negative when they come out pulled toward 0."""
+    est = estimates(result)
+    truth = data["severity"] - data["severity"].mean()
+    big = np.flatnonzero(np.abs(truth) >= 0.7)
+    return float(np.mean([(est[r].severity - truth[r]) * np.sign(truth[r]) for r in big]))
+
+
+def test_end_ratings_fitted_as_censored_undo_the_pull_toward_zero():
+    data = cohort(seed=21, people=200, raters=20, severity_sd=1.0)
+    data["rating"] = np.clip(np.rint(data["rating"]), 1, 6)  # whole steps on a 1..6 scale
+    linear = fit(data)
+    censored = fit(data, scale=(1, 6), step=1.0)
+    assert censored.fit.method == "shrunk/cholesky/censored" and censored.fit.converged
+    assert _large_errors(data, linear) < -0.05  # clamping hides part of the big shifts
+    assert abs(_large_errors(data, censored)) < abs(_large_errors(data, linear)) / 2
+
+
+def test_censoring_changes_nothing_without_end_ratings():
+    data = cohort(seed=4)
+    data["rating"] = np.clip(data["rating"], 0.5, 6.5)
+    assert fit(data, scale=(-5, 12)).raters == fit(data).raters
+    with pytest.raises(fx.EffectsInputError):
+        fit(data, scale=(6, 1))

@@ -15,6 +15,9 @@ Model (DESIGN.md "Readiness scoring"):
   to bring to the target bar for ready_now.
 - observed is monotone in every rating and everything downstream is monotone in observed,
   so raising a rating never lowers score or band (flags never feed back into either).
+- rater adjustment (adjust.py, policy.rater_adjustment): observed from each non-self rating
+  less its rater's severity from a stored fit, clamped to the scale; the service passes the
+  fit in and the report names it.
 - score_cohort() computes observed, progress, score and band for many assessments with
   NumPy by the same formulas; observed values and the score are snapped (formulas.py) so
   that summing in another order cannot tip a result, and both paths agree exactly.
@@ -27,6 +30,7 @@ path (path_to_ready), whatif (apply_changes, path_changes), cohort (score_cohort
 index and plan hold what those share.
 """
 
+from .adjust import RaterAdjustment, adjust_array, shift_of
 from .cohort import CohortScores, score_cohort
 from .index import role_order
 from .model import (
@@ -50,7 +54,7 @@ from .whatif import apply_changes, path_changes
 
 __all__ = [
     "BANDS", "DEFAULT_POLICY", "DEVELOPING", "MEMO", "NOT_YET", "READY_NOW", "READY_SOON",
-    "CohortScores", "CompetencySpec", "Policy", "Rating", "Recommendation", "RubricSpec",
-    "ScoringInputError", "apply_changes", "canonical_json", "path_changes", "role_order",
-    "score", "score_cohort",
+    "CohortScores", "CompetencySpec", "Policy", "RaterAdjustment", "Rating", "Recommendation",
+    "RubricSpec", "ScoringInputError", "adjust_array", "apply_changes", "canonical_json",
+    "path_changes", "role_order", "score", "score_cohort", "shift_of",
 ]

@@ -91,6 +91,10 @@ class Policy:
     `confidence_full_raters` distinct raters give full rater credit, a mean spread of
     `confidence_max_spread` steps between raters gives no agreement credit, and
     `confidence_high` / `confidence_medium` are the value cut-offs of the levels.
+
+    `rater_adjustment`: observed values use each non-self rating less its rater's severity
+    from a stored rater-effects fit (adjust.py); the service picks the fit and the report
+    names it. Off, it is left out of `to_dict` (the digests of earlier reports stay valid).
     """
 
     name: str = "progress"
@@ -110,6 +114,7 @@ class Policy:
     confidence_max_spread: float = 2
     confidence_high: float = 0.75
     confidence_medium: float = 0.45
+    rater_adjustment: bool = False
 
     def __post_init__(self) -> None:
         errors = _policy_errors(self)
@@ -120,7 +125,10 @@ class Policy:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("name", "version", "confidence_full_raters"):
+            if f.name == "rater_adjustment":
+                if value:
+                    out[f.name] = True
+            elif f.name in ("name", "version", "confidence_full_raters"):
                 out[f.name] = value
             elif isinstance(value, tuple):
                 out[f.name] = {k: float(v) for k, v in value}
@@ -180,6 +188,7 @@ def _policy_errors(p: Policy) -> list[tuple[str, str]]:
     check("confidence_high", positive(p.confidence_medium) and positive(p.confidence_high)
           and p.confidence_medium <= p.confidence_high <= 1,
           "must satisfy 0 < confidence_medium <= confidence_high <= 1")
+    check("rater_adjustment", isinstance(p.rater_adjustment, bool), "must be true or false")
     return errors
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .adjust import RaterAdjustment, adjust_ratings, adjusted_digest
 from .formulas import band_of, derive, round_score, snap
 from .index import PolicyIndex, RubricIndex
 from .model import BANDS, DEFAULT_POLICY, READY_NOW, Policy, Rating, RubricSpec
@@ -26,11 +27,16 @@ def score(
     ratings: Sequence[Rating],
     target_level: str | None = None,
     policy: Policy = DEFAULT_POLICY,
+    adjustment: RaterAdjustment | None = None,
 ) -> dict[str, Any]:
     """Score one assessment; returns the JSON-ready readiness report (DESIGN.md wire shape).
+    With `adjustment`, non-self ratings are corrected for their raters' severities first
+    (see _adjusted).
 
     Raises ScoringInputError listing every invalid input at once.
     """
+    if adjustment is not None:
+        return _adjusted(rubric, current_level, ratings, target_level, policy, adjustment)
     plan = MEMO.plan(rubric, policy)
     lv, rows, scored, tally = checked_inputs(plan, rubric, current_level, target_level,
                                              ratings)
@@ -61,6 +67,24 @@ def score(
         "rubric": {"key": rubric.key, "version": rubric.version},
         "inputs_digest": digest(lv, rows),
     }
+
+
+def _adjusted(rubric: RubricSpec, current_level: str, ratings: Sequence[Rating],
+              target_level: str | None, policy: Policy, adjustment: RaterAdjustment
+              ) -> dict[str, Any]:
+    """The report on adjusted ratings, each competency also showing `observed_raw` (as
+    rated), naming the fit in `rater_adjustment`; its digest covers the raw ratings, the fit
+    id and the severities used. Without a fit (fit_id None) nothing is adjusted."""
+    raw = score(rubric, current_level, ratings, target_level, policy)  # validates the ratings
+    if adjustment.fit_id is None:
+        return raw | {"rater_adjustment": {"fit_id": None, "raters": 0}}
+    moved, used = adjust_ratings(ratings, adjustment, rubric.scale_min, rubric.scale_max)
+    report = score(rubric, current_level, moved, target_level, policy)
+    for entry, as_rated in zip(report["competencies"], raw["competencies"], strict=True):
+        entry["observed_raw"] = as_rated["observed"]
+    report["inputs_digest"] = adjusted_digest(raw["inputs_digest"], adjustment.fit_id, used)
+    report["rater_adjustment"] = {"fit_id": adjustment.fit_id, "raters": len(used)}
+    return report
 
 
 def _top_gaps(rx: RubricIndex, comps: _Competencies) -> list[dict[str, Any]]:
