@@ -179,3 +179,14 @@ class CohortReport(BaseModel):
     score: dict[str, float | None] = Field(description="min, p10, p25, median, p75, p90, max, mean")
     heat_map: list[HeatRow]
     rubrics: list[RubricVersionRef]
+
+
+class StoredReport(BaseModel):
+    """A report snapshot as stored when its assessment was finalized (it never changes)."""
+
+    id: int
+    assessment_id: str
+    person: str = Field(description="External id of the person it is about")
+    target_level: str
+    created_at: datetime = Field(description="When it was stored; its place in the change list")
+    report: Report
