@@ -19,7 +19,7 @@ from ..problems import FieldError, InvalidInput, NotFound, ProblemError
 from . import scoring
 from .models import ReadinessReport
 from .policies import get_policy
-from .schemas import RatingIn, ScoreRequest, SimulateRequest, StoredReport
+from .schemas import ScoreRatingIn, ScoreRequest, SimulateRequest, StoredReport
 from .specs import rubric_spec
 
 
@@ -30,7 +30,7 @@ def invalid(error: scoring.ScoringInputError, prefix: str = "") -> InvalidInput:
 
 # --- scoring -----------------------------------------------------------------------------------
 
-def to_ratings(ratings: Iterable[RatingIn | Any]) -> list[scoring.Rating]:
+def to_ratings(ratings: Iterable[ScoreRatingIn | Any]) -> list[scoring.Rating]:
     return [scoring.Rating(r.competency, r.rater_role, r.rater_id, r.proficiency, r.evidence)
             for r in ratings]
 
@@ -95,7 +95,7 @@ def assessment_report(session: Session, assessment_id: uuid.UUID, principal: Pri
     return scoring.canonical_json(_live_report(session, assessment, target_level))
 
 
-def _check_changes(spec: scoring.RubricSpec, changes: Sequence[RatingIn]) -> None:
+def _check_changes(spec: scoring.RubricSpec, changes: Sequence[ScoreRatingIn]) -> None:
     known = {c.key for c in spec.competencies}
     errors = []
     for i, change in enumerate(changes):

@@ -13,7 +13,7 @@ Band = Literal["ready_now", "ready_soon", "developing", "not_yet"]
 ConfidenceFactor = Literal["manager", "raters", "agreement", "evidence"]
 
 
-class RatingIn(Strict):
+class ScoreRatingIn(Strict):
     competency: Key
     rater_role: Annotated[RaterRole, AsText]
     rater_id: Annotated[str, StringConstraints(max_length=200)] | None = None
@@ -21,21 +21,21 @@ class RatingIn(Strict):
     evidence: Annotated[str, StringConstraints(max_length=5000)] | None = None
 
 
-class RubricRef(Strict):
+class ScoreRubricRef(Strict):
     key: Key
     version: int | None = Field(None, ge=1, le=1_000_000,
                                 description="Default: the latest published version")
 
 
 class ScoreRequest(Strict):
-    rubric: RubricRef
+    rubric: ScoreRubricRef
     current_level: Key
     target_level: Key | None = Field(None, description="Default: the next level")
-    ratings: list[RatingIn] = Field(default_factory=list, max_length=5000)
+    ratings: list[ScoreRatingIn] = Field(default_factory=list, max_length=5000)
 
 
 class SimulateRequest(Strict):
-    changes: list[RatingIn] = Field(
+    changes: list[ScoreRatingIn] = Field(
         min_length=1, max_length=5000,
         description="Ratings to add, or to replace where (competency, rater_role, rater_id) match")
     target_level: Key | None = None
