@@ -29,6 +29,7 @@ so stamps are taken under the write lock: every row committed later is stamped l
 rows visible now, and no horizon is needed.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic
@@ -106,6 +107,7 @@ def settled_horizon(session: Session) -> datetime | None:
 @dataclass(frozen=True)
 class Changes:
     rows: list[Any]
+    cursors: list[str]  # each row's own position (GraphQL edges)
     next_cursor: str | None  # more rows are ready now
     sync_cursor: str  # resume here next time
 
@@ -123,17 +125,19 @@ def changes(session: Session, query, stamp, key, since: Position, limit: int) ->
         query = query.where(stamp < horizon)
     found = list(session.exec(query.order_by(stamp, key).limit(limit + 1)))
     page, more = found[:limit], len(found) > limit
-    end = Position(getattr(page[-1], stamp.key), str(getattr(page[-1], key.key))) \
-        if page else since
-    cursor = end.cursor()
-    return Changes(page, cursor if more else None, cursor)
+    cursors = [Position(getattr(row, stamp.key), str(getattr(row, key.key))).cursor()
+               for row in page]
+    cursor = cursors[-1] if cursors else since.cursor()
+    return Changes(page, cursors, cursor if more else None, cursor)
 
 
-def answer(request: Request, response: Response, found: Changes) -> SyncPage:
-    """A change list's page, with its Link header."""
+def answer(request: Request, response: Response, found: Changes,
+           shape: Callable[[Any], Any] | None = None) -> SyncPage:
+    """A change list's page (rows passed through ``shape`` when given), with its Link
+    header."""
     set_link_header(request, response, found.next_cursor)
-    return SyncPage(data=found.rows, next_cursor=found.next_cursor,
-                    sync_cursor=found.sync_cursor)
+    return SyncPage(data=[shape(r) for r in found.rows] if shape else found.rows,
+                    next_cursor=found.next_cursor, sync_cursor=found.sync_cursor)
 
 
 def _key_value(key, raw: str) -> Any:

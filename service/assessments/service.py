@@ -197,7 +197,7 @@ def changed_assessments(session: Session, principal: Principal, since: sync.Posi
     supersession included), oldest change first (``service/sync.py``)."""
     query = _listed(principal, **filters)
     if query is None:
-        return sync.Changes([], None, since.cursor())
+        return sync.Changes([], [], None, since.cursor())
     found = sync.changes(session, query, Assessment.updated_at, Assessment.id, since, limit)
     return replace(found, rows=[to_read(a, principal) for a in found.rows])
 

@@ -185,7 +185,7 @@ def list_outlines(
                "competency": competency, "assessment_id": assessment_id}
     if (since := sync.position(updated_since, page.after)) is not None:
         return sync.answer(request, response, service.changed_outlines(
-            session, principal, since, limit=page.limit, **filters))
+            session, principal, since, limit=page.limit, **filters), service.to_read)
     outlines, next_cursor = service.list_outlines(session, principal, limit=page.limit,
                                                   after=page.after, **filters)
     set_link_header(request, response, next_cursor)

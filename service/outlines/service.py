@@ -5,7 +5,6 @@ session. Other domains are reached through their service functions only."""
 
 import uuid
 from collections.abc import Collection
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -418,10 +417,10 @@ def list_outlines(session: Session, principal: Principal | None, *, limit: int,
 def changed_outlines(session: Session, principal: Principal | None, since: sync.Position, *,
                      limit: int, **filters: Any) -> sync.Changes:
     """The outlines this principal may list changed after ``since`` (status moves included),
-    oldest change first (``service/sync.py``)."""
-    found = sync.changes(session, _listed(principal, **filters), Outline.updated_at, Outline.id,
-                         since, limit)
-    return replace(found, rows=[to_read(o) for o in found.rows])
+    oldest change first (``service/sync.py``); rows are ``Outline`` rows, as in
+    ``list_outlines``."""
+    return sync.changes(session, _listed(principal, **filters), Outline.updated_at, Outline.id,
+                        since, limit)
 
 
 def _listed(principal: Principal | None, **filters: Any):

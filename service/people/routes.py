@@ -48,7 +48,7 @@ def list_people(
                "active": active}
     if (since := sync.position(updated_since, page.after)) is not None:
         return sync.answer(request, response, service.changed_people(
-            session, since, limit=page.limit, principal=principal, **filters))
+            session, since, limit=page.limit, principal=principal, **filters), service.to_read)
     data, next_cursor = service.list_people(session, **filters, limit=page.limit,
                                             after=page.after, principal=principal)
     set_link_header(request, response, next_cursor)

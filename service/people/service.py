@@ -7,7 +7,6 @@ of the person binding: REST routes, GraphQL root fields, every DataLoader and th
 domains (assessments, readiness, outlines, jobs) ask here, so no path can drift from another."""
 
 from collections.abc import Collection, Mapping
-from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -134,10 +133,9 @@ def list_people(session: Session, *, org_unit: str | None = None, manager: str |
 def changed_people(session: Session, since: sync.Position, *, limit: int,
                    principal: Principal | None, **filters: Any) -> sync.Changes:
     """The people this principal may see changed after ``since`` (deactivations included),
-    oldest change first (``service/sync.py``)."""
-    found = sync.changes(session, _listed(principal, **filters), Person.updated_at, Person.id,
-                         since, limit)
-    return replace(found, rows=[to_read(p) for p in found.rows])
+    oldest change first (``service/sync.py``); rows are ``Person`` rows."""
+    return sync.changes(session, _listed(principal, **filters), Person.updated_at, Person.id,
+                        since, limit)
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -372,7 +372,8 @@ class Case:
 def _people_only_a(data) -> bool:
     return [e["node"]["externalId"] for e in data["all"]["edges"]] == [A] \
         and [n["externalId"] for n in data["all"]["nodes"]] == [A] \
-        and data["reportsOfA"]["nodes"] == []
+        and data["reportsOfA"]["nodes"] == [] \
+        and [n["externalId"] for n in data["changed"]["nodes"]] == [A]
 
 
 def _only_own_ratings(data) -> bool:
@@ -383,7 +384,9 @@ def _only_own_ratings(data) -> bool:
 PEOPLE = Case("""query($a: String!) {
     all: people(first: 500) { edges { node { externalId email displayName } }
                               nodes { externalId email } }
-    reportsOfA: people(filter: {manager: $a}) { nodes { externalId email displayName } } }""",
+    reportsOfA: people(filter: {manager: $a}) { nodes { externalId email displayName } }
+    changed: people(filter: {updatedSince: "1970-01-01T00:00:00Z"}) {
+      nodes { externalId email } } }""",
               check=_people_only_a)
 PERSON_B = Case("""query($b: String!, $m: String!) {
     b: person(externalId: $b) { externalId email displayName manager { email }

@@ -164,3 +164,41 @@ async def test_an_ordinary_cursor_with_updated_since_is_422(admin, defaults):
                                                      "updated_since": EPOCH})
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["query.cursor"]
+
+
+PEOPLE_CHANGED = """query($since: DateTime, $after: String) {
+  people(first: 2, after: $after, filter: {updatedSince: $since}) {
+    edges { cursor node { externalId active updatedAt etag } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_graphql_people_changes_equal_rest(admin, defaults):
+    for n in range(3):
+        await sync_person(admin, f"E{n}")
+    await sync_person(admin, "E0", active=False)
+    rest, _ = await read_all(admin, "/v1/people", updated_since=EPOCH, limit=2)
+    nodes, after, end = [], None, None
+    while True:
+        answer = (await admin.post("/graphql", json={"query": PEOPLE_CHANGED, "variables": {
+            "since": EPOCH, "after": after}})).json()
+        assert "errors" not in answer, answer
+        connection = answer["data"]["people"]
+        nodes += [e["node"] for e in connection["edges"]]
+        end = connection["pageInfo"]["endCursor"] or end
+        if not connection["pageInfo"]["hasNextPage"]:
+            break
+        after = connection["pageInfo"]["endCursor"]
+    assert [(n["externalId"], n["active"]) for n in nodes] == \
+        [(p["external_id"], p["active"]) for p in rest] == [("E1", True), ("E2", True),
+                                                           ("E0", False)]
+    assert [datetime.fromisoformat(n["updatedAt"]) for n in nodes] == \
+        [datetime.fromisoformat(p["updated_at"]) for p in rest]
+
+    await sync_person(admin, "E1", active=False)
+    answer = (await admin.post("/graphql", json={"query": PEOPLE_CHANGED, "variables": {
+        "since": EPOCH, "after": end}})).json()
+    assert [e["node"]["externalId"] for e in answer["data"]["people"]["edges"]] == ["E1"]
+
+    naive = (await admin.post("/graphql", json={"query": PEOPLE_CHANGED, "variables": {
+        "since": "2026-11-30T10:00:00"}})).json()
+    assert naive["errors"][0]["extensions"]["code"] == "INVALID_INPUT", naive
