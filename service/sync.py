@@ -12,8 +12,10 @@ returns only rows stamped before the *settled horizon*: the start of the oldest 
 still open on this database (``pg_stat_activity``), or the current time when none is. It is read
 before the rows, so:
 
-- a trigger (Alembic 0010) keeps every stamp at or after the start of the transaction that
-  wrote it (``GREATEST(stamp, now())``), whatever the writer's clock or code path (ORM, bulk SQL);
+- every stamp is taken after its transaction started and showed in ``pg_stat_activity``:
+  writers here stamp after their first statement (each reads before it writes), and a
+  trigger (Alembic 0010) replaces any stamp older than its transaction's start by the
+  database clock at the write, whatever the code path (ORM, bulk SQL) or the writer's clock;
 - a transaction still open when the horizon is read started at or after the horizon, so every
   row it commits is stamped at or after it and is left for a later read;
 - a transaction that started later is stamped later still; every other writer had committed
@@ -101,6 +103,9 @@ def settled_horizon(session: Session) -> datetime | None:
     """Rows stamped before this are final (module doc); None: no bound (SQLite)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
+    # pg_stat_activity is read once per transaction and then cached: a second change list in
+    # one request (GraphQL aliases) must not use an older list of open transactions.
+    session.execute(text("SELECT pg_stat_clear_snapshot()"))
     return session.execute(_HORIZON).scalar_one()
 
 

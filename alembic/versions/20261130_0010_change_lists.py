@@ -4,10 +4,11 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-30 16:00:00
 
-On PostgreSQL a trigger raises a row's stamp to the start of the transaction writing it when
-the writer gave an earlier one (another host's clock, a timestamp taken before BEGIN) and
-moves it on every UPDATE, whichever code path wrote it. The settled horizon of
-``service/sync.py`` relies on this. SQLite needs neither (one writer at a time).
+On PostgreSQL a trigger replaces a row's stamp by the database clock at the write when the
+writer gave one older than its transaction's start (another host's clock, a timestamp taken
+before BEGIN, an UPDATE that left the stamp as it was), whichever code path wrote it. The
+settled horizon of ``service/sync.py`` relies on this. SQLite needs neither (one writer at a
+time).
 """
 
 from collections.abc import Sequence
@@ -34,7 +35,9 @@ def upgrade() -> None:
         op.execute(f"""
             CREATE FUNCTION ascent_settle_{stamp}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                NEW.{stamp} := GREATEST(NEW.{stamp}, now());
+                IF NEW.{stamp} IS NULL OR NEW.{stamp} < now() THEN
+                    NEW.{stamp} := clock_timestamp();
+                END IF;
                 RETURN NEW;
             END $$""")
     for table, stamp in STAMPS.items():

@@ -11,9 +11,11 @@ one commits a row stamped behind the cursor and the reader never sees it."""
 import random
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
+import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from service.db import open_session
@@ -99,3 +101,19 @@ def test_a_sync_under_concurrent_writers_sees_every_commit_once(base_url, engine
     assert sum(not active for active in committed.values()) > 5
     inserted_once = [e for e, active in committed.items() if active]
     assert all(sum(s[2] == e for s in reader.seen) == 1 for e in inserted_once)
+
+
+def test_postgresql_moves_stamps_older_than_their_transaction(backend, engine, session):
+    """The trigger of Alembic 0010: a row written with a stamp from the past (another clock,
+    a bulk writer) or updated without a new stamp gets the database clock at the write."""
+    if backend != "postgresql":
+        pytest.skip("SQLite stamps under its single write lock; it has no trigger")
+    past = datetime(2001, 1, 1, tzinfo=UTC)
+    started = session.execute(text("SELECT now()")).scalar_one()
+    session.add(Person(external_id="P1", display_name="P1", created_at=past, updated_at=past))
+    session.commit()
+    first = session.exec(select(Person.updated_at)).one()
+    assert first >= started
+    session.execute(text("UPDATE person SET display_name = 'renamed'"))  # stamp left as it was
+    session.commit()
+    assert session.exec(select(Person.updated_at)).one() > first
