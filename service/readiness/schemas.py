@@ -189,4 +189,5 @@ class StoredReport(BaseModel):
     person: str = Field(description="External id of the person it is about")
     target_level: str
     created_at: datetime = Field(description="When it was stored; its place in the change list")
-    report: Report
+    # As stored, never re-validated: a snapshot keeps the shape of the `Report` of its day.
+    report: dict[str, object] = Field(description="The report as stored (see `Report`)")
