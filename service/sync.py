@@ -85,18 +85,28 @@ def position(updated_since: datetime | None, after: list[Any] | None, *,
     if after and len(after) == 3 and after[0] == _TAG:
         _, at, last_id = after
         try:
-            at = datetime.fromisoformat(at)
-        except (TypeError, ValueError) as exc:
+            at = _utc(datetime.fromisoformat(at))
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InvalidInput.field("query.cursor", "not a cursor this API issued") from exc
-        if at.tzinfo is None or not isinstance(last_id, str | None):
+        if not isinstance(last_id, str | None):
             raise InvalidInput.field("query.cursor", "not a cursor this API issued")
         return Position(at, last_id)
     if after and (updated_since is not None or from_start):
         raise InvalidInput.field("query.cursor", "not a change-list cursor: with updated_since, "
                                                  "pass the sync_cursor of the previous read")
     if updated_since is not None:
-        return Position(updated_since)
+        try:
+            return Position(_utc(updated_since))
+        except (ValueError, OverflowError) as exc:
+            raise InvalidInput.field("query.updated_since", "out of range") from exc
     return Position(_EPOCH) if from_start else None
+
+
+def _utc(at: datetime) -> datetime:
+    """``at`` in UTC (a ValueError when it has no offset, OverflowError past year 1..9999)."""
+    if at.tzinfo is None:
+        raise ValueError("no offset")
+    return at.astimezone(UTC)
 
 
 def settled_horizon(session: Session) -> datetime | None:

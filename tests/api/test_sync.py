@@ -202,3 +202,13 @@ async def test_graphql_people_changes_equal_rest(admin, defaults):
     naive = (await admin.post("/graphql", json={"query": PEOPLE_CHANGED, "variables": {
         "since": "2026-11-30T10:00:00"}})).json()
     assert naive["errors"][0]["extensions"]["code"] == "INVALID_INPUT", naive
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_timestamps_past_the_ends_of_the_calendar_are_422(admin, defaults, since):
+    await sync_person(admin, "E1")
+    response = await admin.get("/v1/people", params={"updated_since": since})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["query.updated_since"]
+    first = await admin.get("/v1/people", params={"updated_since": "0001-01-01T00:00:00Z"})
+    assert [p["external_id"] for p in first.json()["data"]] == ["E1"]
