@@ -80,7 +80,8 @@ class Query:
         limit, cursor = _page(ctx, first, after)
         with arguments("filter"):
             filters = to_model(PeopleFilters, filter or {})
-        with arguments(renames={"query.cursor": "after"}):
+        with arguments(renames={"query.cursor": "after",
+                                "query.updated_since": "filter.updatedSince"}):
             since = sync.position(filters.updated_since, cursor)
         chosen = filters.model_dump(exclude={"updated_since"})
 

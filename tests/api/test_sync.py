@@ -202,6 +202,11 @@ async def test_graphql_people_changes_equal_rest(admin, defaults):
     naive = (await admin.post("/graphql", json={"query": PEOPLE_CHANGED, "variables": {
         "since": "2026-11-30T10:00:00"}})).json()
     assert naive["errors"][0]["extensions"]["code"] == "INVALID_INPUT", naive
+    for since in ("2026-11-30T10:00:00", "0001-01-01T00:00:00+14:00"):
+        answer = (await admin.post("/graphql", json={"query": PEOPLE_CHANGED, "variables": {
+            "since": since}})).json()
+        assert [e["field"] for e in answer["errors"][0]["extensions"]["errors"]] == \
+            ["filter.updatedSince"], answer
 
 
 @pytest.mark.parametrize("since", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
