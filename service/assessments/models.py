@@ -35,6 +35,7 @@ _assessment_row_version = row_version_column()
 
 class Assessment(SQLModel, table=True):
     __tablename__ = "assessment"
+    __table_args__ = (Index("ix_assessment_updated_at_id", "updated_at", "id"),)  # change lists
     __mapper_args__ = {"version_id_col": _assessment_row_version}
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -3,12 +3,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from .. import sync
 from ..auth.deps import require
 from ..auth.principal import Principal
 from ..db import SessionDep
 from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
+from ..sync import SyncPage, UpdatedSince
 from . import service
 from .models import Assessment
 from .schemas import (
@@ -50,7 +52,7 @@ def create_assessment(data: AssessmentCreate, session: SessionDep, principal: Wr
                                      principal))
 
 
-@router.get("", response_model=Page[AssessmentRead], operation_id="assessments_list")
+@router.get("", response_model=SyncPage[AssessmentRead], operation_id="assessments_list")
 def list_assessments(
     request: Request, response: Response, session: SessionDep, principal: Reader,
     person: Annotated[str | None, Query(max_length=200,
@@ -61,17 +63,23 @@ def list_assessments(
     org_unit: Annotated[str | None, Query(
         max_length=200, description="The person's org unit when the assessment began")] = None,
     target_level: Annotated[str | None, Query(max_length=64)] = None,
+    updated_since: UpdatedSince = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ):
-    """Assessments, oldest first, filtered; cursor paginated. A key bound to a person lists
-    only that person's assessments."""
+    """Assessments, oldest first, filtered; cursor paginated. With `updated_since` (or a
+    `sync_cursor`): the assessments changed since, oldest change first, supersessions
+    included. A key bound to a person lists only that person's assessments."""
     page = page_params(request, limit, cursor)
-    data, next_cursor = service.list_assessments(
-        session, principal, person=person, rubric=rubric, status=status, cycle=cycle,
-        org_unit=org_unit, target_level=target_level, limit=page.limit, after=page.after)
+    filters = {"person": person, "rubric": rubric, "status": status, "cycle": cycle,
+               "org_unit": org_unit, "target_level": target_level}
+    if (since := sync.position(updated_since, page.after)) is not None:
+        return sync.answer(request, response, service.changed_assessments(
+            session, principal, since, limit=page.limit, **filters))
+    data, next_cursor = service.list_assessments(session, principal, **filters,
+                                                 limit=page.limit, after=page.after)
     set_link_header(request, response, next_cursor)
-    return Page(data=data, next_cursor=next_cursor)
+    return SyncPage(data=data, next_cursor=next_cursor)
 
 
 @router.get("/{assessment_id}", response_model=AssessmentRead, operation_id="assessments_get")

@@ -18,6 +18,7 @@ Anything they may not see is 404, so existence does not leak.
 
 import uuid
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -25,7 +26,7 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
-from .. import events
+from .. import events, sync
 from ..auth.principal import Principal
 from ..http import encode_cursor, etag
 from ..models import utcnow
@@ -149,34 +150,56 @@ def scoring_inputs(session: Session, assessment: Assessment) -> ScoringInputs:
                          to_read(assessment).ratings)
 
 
-def list_assessments(session: Session, principal: Principal, *, person: str | None = None,
-                     rubric: str | None = None, status: str | None = None,
-                     cycle: str | None = None, org_unit: str | None = None,
-                     target_level: str | None = None, limit: int, after: list | None
-                     ) -> tuple[list[AssessmentRead], str | None]:
-    """Oldest first. A person-bound principal lists only its own person's assessments."""
+def _listed(principal: Principal, *, person: str | None, rubric: str | None,
+            status: str | None, cycle: str | None, org_unit: str | None,
+            target_level: str | None):
+    """The filtered query, or None when a person-bound principal asks for someone else."""
     if (me := people.confined_to(principal)) is not None:
         if person not in (None, me):
-            return [], None
+            return None
         person = me
-    query = (select(Assessment).options(*_RATINGS).order_by(Assessment.created_at, Assessment.id)
-             .limit(limit + 1))
-    if after:
-        created_at, last_id = _cursor_values(after)
-        query = query.where(or_(Assessment.created_at > created_at,
-                                and_(Assessment.created_at == created_at,
-                                     Assessment.id > last_id)))
+    query = select(Assessment).options(*_RATINGS)
     for column, value in ((Assessment.person_external_id, person),
                           (Assessment.rubric_key, rubric), (Assessment.status, status),
                           (Assessment.cycle, cycle), (Assessment.org_unit, org_unit),
                           (Assessment.target_level, target_level)):
         if value is not None:
             query = query.where(column == value)
+    return query
+
+
+def list_assessments(session: Session, principal: Principal, *, person: str | None = None,
+                     rubric: str | None = None, status: str | None = None,
+                     cycle: str | None = None, org_unit: str | None = None,
+                     target_level: str | None = None, limit: int, after: list | None
+                     ) -> tuple[list[AssessmentRead], str | None]:
+    """Oldest first. A person-bound principal lists only its own person's assessments."""
+    query = _listed(principal, person=person, rubric=rubric, status=status, cycle=cycle,
+                    org_unit=org_unit, target_level=target_level)
+    if query is None:
+        return [], None
+    query = query.order_by(Assessment.created_at, Assessment.id).limit(limit + 1)
+    if after:
+        created_at, last_id = _cursor_values(after)
+        query = query.where(or_(Assessment.created_at > created_at,
+                                and_(Assessment.created_at == created_at,
+                                     Assessment.id > last_id)))
     found = list(session.exec(query))
     page, more = found[:limit], len(found) > limit
     next_cursor = (encode_cursor([page[-1].created_at.isoformat(), page[-1].id.hex])
                    if more else None)
     return [to_read(a, principal) for a in page], next_cursor
+
+
+def changed_assessments(session: Session, principal: Principal, since: sync.Position, *,
+                        limit: int, **filters: Any) -> sync.Changes:
+    """The assessments this principal may list changed after ``since`` (status moves such as
+    supersession included), oldest change first (``service/sync.py``)."""
+    query = _listed(principal, **filters)
+    if query is None:
+        return sync.Changes([], [], None, since.cursor())
+    found = sync.changes(session, query, Assessment.updated_at, Assessment.id, since, limit)
+    return replace(found, rows=[to_read(a, principal) for a in found.rows])
 
 
 def _cursor_values(after: list) -> tuple[datetime, uuid.UUID]:

@@ -5,11 +5,12 @@ the same field (written as the GraphQL client wrote it, e.g. ``input.ratings[1].
 
 import dataclasses
 import uuid
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from strawberry.scalars import JSON
 
 from ..problems import FieldError, InvalidInput, field_path
@@ -63,6 +64,9 @@ class PeopleFilter:
     rubric: str | None = None
     level: str | None = None
     active: bool | None = None
+    updated_since: datetime | None = strawberry.field(default=None, description=(
+        "Only people changed at or after it (with an offset), oldest change first; keep the "
+        "last `endCursor` and pass it as `after` next time (README: Syncing changes)"))
 
 
 Filter = Annotated[str, StringConstraints(max_length=200)]
@@ -78,6 +82,7 @@ class PeopleFilters(BaseModel):
     rubric: KeyFilter | None = None
     level: KeyFilter | None = None
     active: bool | None = None
+    updated_since: AwareDatetime | None = None
 
 
 # --- assessments -------------------------------------------------------------------------------

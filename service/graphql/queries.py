@@ -6,6 +6,7 @@ import uuid
 import strawberry
 
 from ..calibration import sessions as calibrations
+from .. import sync
 from ..http import decode_cursor, encode_cursor
 from ..outlines import service as outlines
 from ..people import service as people
@@ -81,17 +82,26 @@ class Query:
         limit, cursor = _page(ctx, first, after)
         with arguments("filter"):
             filters = to_model(PeopleFilters, filter or {})
+        with arguments(renames={"query.cursor": "after",
+                                "query.updated_since": "filter.updatedSince"}):
+            since = sync.position(filters.updated_since, cursor)
+        chosen = filters.model_dump(exclude={"updated_since"})
 
-        def page() -> tuple[list[Person], str | None]:
-            data, next_cursor = people.list_people(ctx.session, **filters.model_dump(),
-                                                   limit=limit, after=cursor,
-                                                   principal=principal)
+        def page() -> tuple[list[tuple[str, Person]], str | None]:
+            if since is not None:  # a change list: edges carry (updated_at, id) cursors
+                found = people.changed_people(ctx.session, since, limit=limit,
+                                              principal=principal, **chosen)
+                return [(c, person_of(p)) for c, p in zip(found.cursors, found.rows,
+                                                          strict=True)], found.next_cursor
+            data, next_cursor = people.list_people(ctx.session, **chosen, limit=limit,
+                                                   after=cursor, principal=principal)
             rows = people.get_people(ctx.session, [p.external_id for p in data], principal)
-            return [person_of(rows[p.external_id]) for p in data], next_cursor
+            return [(encode_cursor([p.external_id]), person_of(rows[p.external_id]))
+                    for p in data], next_cursor
 
-        found, next_cursor = await ctx.run(page)
-        ctx.loaders.person.prime_many({p.external_id: p for p in found})
-        return Connection.of([(encode_cursor([p.external_id]), p) for p in found], next_cursor)
+        edges, next_cursor = await ctx.run(page)
+        ctx.loaders.person.prime_many({p.external_id: p for _, p in edges})
+        return Connection.of(edges, next_cursor)
 
     @strawberry.field(description="A person by HRIS id (needs `people:read`; a person-bound "
                                   "credential sees only its own person)")

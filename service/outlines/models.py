@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, Uuid
 from sqlmodel import Field, Relationship, SQLModel
 
 from ..models import UTCDateTime, created_at_field, row_version_column
@@ -62,6 +62,7 @@ _outline_row_version = row_version_column()
 
 class Outline(SQLModel, table=True):
     __tablename__ = "outline"
+    __table_args__ = (Index("ix_outline_updated_at_id", "updated_at", "id"),)  # change lists
     __mapper_args__ = {"version_id_col": _outline_row_version}
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -7,12 +7,14 @@ from fastapi import APIRouter, Path, Query, Request, Response, Security
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from .. import sync
 from ..auth.deps import authorize, require
 from ..auth.principal import Principal
 from ..db import SessionDep
 from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
+from ..sync import SyncPage, UpdatedSince
 from . import opportunities, service
 from .render import FORMATS, HTML_HEADERS
 from .schemas import (
@@ -163,7 +165,7 @@ def create_outline(data: OutlineCreate, session: SessionDep, principal: OutlineW
     return idem.run(create)
 
 
-@outlines.get("", response_model=Page[OutlineRead], operation_id="outlines_list")
+@outlines.get("", response_model=SyncPage[OutlineRead], operation_id="outlines_list")
 def list_outlines(
     request: Request, response: Response, session: SessionDep, principal: OutlineReader,
     template: Annotated[Key | None, Query(description="Template key")] = None,
@@ -172,17 +174,22 @@ def list_outlines(
     quadrant: Annotated[Filter, Query(description="Prioritisation quadrant option")] = None,
     competency: Annotated[Filter, Query(description="Linked competency key")] = None,
     assessment_id: Annotated[uuid.UUID | None, Query(description="Linked assessment")] = None,
+    updated_since: UpdatedSince = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ):
-    """Outlines, newest first. A person-bound credential sees those about or owned by it."""
+    """Outlines, newest first. With `updated_since` (or a `sync_cursor`): the outlines changed
+    since, oldest change first. A person-bound credential sees those about or owned by it."""
     page = page_params(request, limit, cursor)
-    found, next_cursor = service.list_outlines(
-        session, principal, limit=page.limit, after=page.after, template=template,
-        person=person, status=status, quadrant=quadrant, competency=competency,
-        assessment_id=assessment_id)
+    filters = {"template": template, "person": person, "status": status, "quadrant": quadrant,
+               "competency": competency, "assessment_id": assessment_id}
+    if (since := sync.position(updated_since, page.after)) is not None:
+        return sync.answer(request, response, service.changed_outlines(
+            session, principal, since, limit=page.limit, **filters), service.to_read)
+    outlines, next_cursor = service.list_outlines(session, principal, limit=page.limit,
+                                                  after=page.after, **filters)
     set_link_header(request, response, next_cursor)
-    return Page(data=[service.to_read(o) for o in found], next_cursor=next_cursor)
+    return SyncPage(data=[service.to_read(o) for o in outlines], next_cursor=next_cursor)
 
 
 @outlines.get("/{outline_id}", response_model=OutlineRead, operation_id="outlines_get",

@@ -15,7 +15,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
-from .. import versioning
+from .. import sync, versioning
 from ..assessments import service as assessments
 from ..auth.principal import Principal
 from ..http import encode_cursor, etag
@@ -401,10 +401,8 @@ def list_outlines(session: Session, principal: Principal | None, *, limit: int,
                   competency: str | None = None, assessment_id: uuid.UUID | None = None
                   ) -> tuple[list[Outline], str | None]:
     """Newest first; the cursor is the (created_at, id) of the last outline of the page."""
-    query = _filtered(_outlines(), template=template, person=person, status=status,
-                      quadrant=quadrant, competency=competency, assessment_id=assessment_id)
-    if (me := _self_service(principal)) is not None:
-        query = query.where(or_(Outline.person == me, Outline.owner == me))
+    query = _listed(principal, template=template, person=person, status=status,
+                    quadrant=quadrant, competency=competency, assessment_id=assessment_id)
     if after:
         created_at, last_id = _decode_after(after)
         query = query.where(or_(Outline.created_at < created_at,
@@ -414,6 +412,24 @@ def list_outlines(session: Session, principal: Principal | None, *, limit: int,
     page, more = outlines[:limit], len(outlines) > limit
     cursor = encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)]) if more else None
     return page, cursor
+
+
+def changed_outlines(session: Session, principal: Principal | None, since: sync.Position, *,
+                     limit: int, **filters: Any) -> sync.Changes:
+    """The outlines this principal may list changed after ``since`` (status moves included),
+    oldest change first (``service/sync.py``); rows are ``Outline`` rows, as in
+    ``list_outlines``."""
+    return sync.changes(session, _listed(principal, **filters), Outline.updated_at, Outline.id,
+                        since, limit)
+
+
+def _listed(principal: Principal | None, **filters: Any):
+    """The outlines matching ``filters`` that this principal may list: a person-bound one,
+    those about or owned by its person."""
+    query = _filtered(_outlines(), **filters)
+    if (me := _self_service(principal)) is not None:
+        query = query.where(or_(Outline.person == me, Outline.owner == me))
+    return query
 
 
 def _filtered(query, *, template, person, status, quadrant, competency, assessment_id):

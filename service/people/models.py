@@ -6,6 +6,7 @@ subject whatever happens to the HRIS record; people are deactivated, never delet
 import uuid
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from ..models import created_at_field, row_version_column
@@ -15,6 +16,7 @@ _person_row_version = row_version_column()
 
 class Person(SQLModel, table=True):
     __tablename__ = "person"
+    __table_args__ = (Index("ix_person_updated_at_id", "updated_at", "id"),)  # change lists
     __mapper_args__ = {"version_id_col": _person_row_version}
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -2,10 +2,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from .. import sync
 from ..auth.deps import require
 from ..db import SessionDep
-from ..http import Cursor, IfMatch, Limit, Page, page_params, set_link_header
+from ..http import Cursor, IfMatch, Limit, page_params, set_link_header
 from ..problems import PROBLEM_RESPONSES, responses
+from ..sync import SyncPage, UpdatedSince
 from ..wire import EXTERNAL_ID_PATTERN
 from . import service
 from .schemas import PersonRead, PersonUpdate
@@ -24,7 +26,7 @@ def _answer(response: Response, person) -> PersonRead:
     return service.to_read(person)
 
 
-@router.get("", response_model=Page[PersonRead], operation_id="people_list")
+@router.get("", response_model=SyncPage[PersonRead], operation_id="people_list")
 def list_people(
     request: Request, response: Response, session: SessionDep, principal: Reader,
     org_unit: Filter = None,
@@ -34,17 +36,23 @@ def list_people(
     level: Annotated[str | None, Query(max_length=64)] = None,
     active: Annotated[bool | None, Query(description="Only active (or inactive) people")
                       ] = None,
+    updated_since: UpdatedSince = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ):
-    """People ordered by external id, filtered; cursor paginated. A credential bound to a
-    person sees only that person."""
+    """People ordered by external id, filtered; cursor paginated. With `updated_since` (or a
+    `sync_cursor`): the people changed since, oldest change first, deactivations included. A
+    credential bound to a person sees only that person."""
     page = page_params(request, limit, cursor)
-    data, next_cursor = service.list_people(
-        session, org_unit=org_unit, manager=manager, rubric=rubric, level=level, active=active,
-        limit=page.limit, after=page.after, principal=principal)
+    filters = {"org_unit": org_unit, "manager": manager, "rubric": rubric, "level": level,
+               "active": active}
+    if (since := sync.position(updated_since, page.after)) is not None:
+        return sync.answer(request, response, service.changed_people(
+            session, since, limit=page.limit, principal=principal, **filters), service.to_read)
+    data, next_cursor = service.list_people(session, **filters, limit=page.limit,
+                                            after=page.after, principal=principal)
     set_link_header(request, response, next_cursor)
-    return Page(data=data, next_cursor=next_cursor)
+    return SyncPage(data=data, next_cursor=next_cursor)
 
 
 @router.get("/{external_id}", response_model=PersonRead, operation_id="people_get")

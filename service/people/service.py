@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from .. import sync
 from ..auth.principal import Principal
 from ..http import check_if_match, encode_cursor, etag
 from ..models import utcnow
@@ -104,23 +105,38 @@ def require_directory_writer(principal: Principal) -> None:
         raise Forbidden("A credential bound to a person cannot change people records.")
 
 
+def _listed(principal: Principal | None, *, org_unit: str | None, manager: str | None,
+            rubric: str | None, level: str | None, active: bool | None):
+    query = visible(select(Person), principal)
+    for column, value in ((Person.org_unit, org_unit), (Person.manager_external_id, manager),
+                          (Person.rubric, rubric), (Person.level, level),
+                          (Person.active, active)):
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
 def list_people(session: Session, *, org_unit: str | None = None, manager: str | None = None,
                 rubric: str | None = None, level: str | None = None,
                 active: bool | None = None, limit: int, after: list | None,
                 principal: Principal | None) -> tuple[list[PersonRead], str | None]:
     """``principal`` is required (``None`` only for internal callers): the list is what it
     may see."""
-    query = visible(select(Person), principal).order_by(Person.external_id).limit(limit + 1)
+    query = _listed(principal, org_unit=org_unit, manager=manager, rubric=rubric, level=level,
+                    active=active).order_by(Person.external_id).limit(limit + 1)
     if after:
         query = query.where(Person.external_id > str(after[0]))
-    for column, value in ((Person.org_unit, org_unit), (Person.manager_external_id, manager),
-                          (Person.rubric, rubric), (Person.level, level),
-                          (Person.active, active)):
-        if value is not None:
-            query = query.where(column == value)
     people = list(session.exec(query))
     page, more = people[:limit], len(people) > limit
     return [to_read(p) for p in page], (encode_cursor([page[-1].external_id]) if more else None)
+
+
+def changed_people(session: Session, since: sync.Position, *, limit: int,
+                   principal: Principal | None, **filters: Any) -> sync.Changes:
+    """The people this principal may see changed after ``since`` (deactivations included),
+    oldest change first (``service/sync.py``); rows are ``Person`` rows."""
+    return sync.changes(session, _listed(principal, **filters), Person.updated_at, Person.id,
+                        since, limit)
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ..models import created_at_field
@@ -28,7 +28,8 @@ class ReadinessReport(SQLModel, table=True):
     """The report of a finalized assessment, stored byte for byte."""
 
     __tablename__ = "readiness_report"
-    __table_args__ = (UniqueConstraint("assessment_id", "target_level"),)
+    __table_args__ = (UniqueConstraint("assessment_id", "target_level"),
+                      Index("ix_readiness_report_created_at_id", "created_at", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     assessment_id: uuid.UUID = Field(index=True)

@@ -5,11 +5,13 @@ rubrics, policies and ratings into scoring inputs and calls the pure ``scoring``
 import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from .. import sync
 from ..assessments import service as assessments
 from ..auth.principal import Principal
 from ..people import service as people
@@ -18,7 +20,7 @@ from . import scoring
 from .adjustment import AS_POLICY, AdjustChoice, adjustment_for
 from .models import ReadinessReport
 from .policies import get_policy
-from .schemas import RatingIn, ScoreRequest, SimulateRequest
+from .schemas import ScoreRatingIn, ScoreRequest, SimulateRequest, StoredReport
 from .specs import rubric_spec
 
 
@@ -29,7 +31,7 @@ def invalid(error: scoring.ScoringInputError, prefix: str = "") -> InvalidInput:
 
 # --- scoring -----------------------------------------------------------------------------------
 
-def to_ratings(ratings: Iterable[RatingIn | Any]) -> list[scoring.Rating]:
+def to_ratings(ratings: Iterable[ScoreRatingIn | Any]) -> list[scoring.Rating]:
     return [scoring.Rating(r.competency, r.rater_role, r.rater_id, r.proficiency, r.evidence)
             for r in ratings]
 
@@ -103,7 +105,7 @@ def assessment_report(session: Session, assessment_id: uuid.UUID, principal: Pri
                                                choice=choice))
 
 
-def _check_changes(spec: scoring.RubricSpec, changes: Sequence[RatingIn]) -> None:
+def _check_changes(spec: scoring.RubricSpec, changes: Sequence[ScoreRatingIn]) -> None:
     known = {c.key for c in spec.competencies}
     errors = []
     for i, change in enumerate(changes):
@@ -146,6 +148,22 @@ def person_report(session: Session, external_id: str, principal: Principal) -> b
         raise NotFound(f"Person '{external_id}' has no finalized assessment yet, so no "
                        "readiness report; GET /v1/assessments/{id}/readiness scores a draft.")
     return latest.report.encode()
+
+
+def changed_reports(session: Session, principal: Principal, since: sync.Position, *,
+                    limit: int, person: str | None = None) -> sync.Changes:
+    """Report snapshots stored after ``since``, oldest first (``service/sync.py``); a
+    person-bound principal gets only its own person's."""
+    query = select(ReadinessReport)
+    for wanted in (person, people.confined_to(principal)):
+        if wanted is not None:
+            query = query.where(ReadinessReport.person == wanted)
+    found = sync.changes(session, query, ReadinessReport.created_at, ReadinessReport.id, since,
+                         limit)
+    return replace(found, rows=[StoredReport(
+        id=r.id, assessment_id=str(r.assessment_id), person=r.person,
+        target_level=r.target_level, created_at=r.created_at, report=parse_report(r.report))
+        for r in found.rows])
 
 
 def assessment_subject(session: Session, assessment_id: uuid.UUID) -> str:

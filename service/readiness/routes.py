@@ -5,11 +5,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from .. import sync
 from ..auth.deps import require
 from ..calibration import locked as calibration
 from ..db import SessionDep, read_only
+from ..http import Cursor, Limit, page_params
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
+from ..sync import SyncPage, UpdatedSince
 from . import cohorts, policies, reports, scoring, views
 from .adjustment import AdjustChoice
 from .schemas import (
@@ -21,6 +24,7 @@ from .schemas import (
     ScoreRequest,
     SimulateRequest,
     SimulationResult,
+    StoredReport,
 )
 
 router = APIRouter(tags=["readiness"], responses=PROBLEM_RESPONSES)
@@ -149,6 +153,22 @@ def person_readiness(external_id: Annotated[str, Path(max_length=200)], session:
     raw = reports.person_report(session, external_id, principal)
     return report_response(with_calibration(raw, calibration.calibrated_people(
         session, principal, [external_id]).get(external_id)))
+
+
+@router.get("/v1/readiness/reports", response_model=SyncPage[StoredReport],
+            operation_id="readiness_reports_changed")
+def changed_reports(
+    request: Request, response: Response, session: SessionDep, principal: Reader,
+    person: Annotated[str | None, Query(max_length=200,
+                                        description="External id of the person")] = None,
+    updated_since: UpdatedSince = None, limit: Limit = None, cursor: Cursor = None,
+):
+    """The stored report snapshots (one per finalized assessment), oldest first: a change
+    list (see `updated_since`). A credential bound to a person gets only its own."""
+    page = page_params(request, limit, cursor)
+    since = sync.position(updated_since, page.after, from_start=True)
+    return sync.answer(request, response, reports.changed_reports(
+        session, principal, since, limit=page.limit, person=person))
 
 
 @router.get("/v1/cohorts/readiness", response_model=CohortReport,

@@ -13,7 +13,7 @@ Band = Literal["ready_now", "ready_soon", "developing", "not_yet"]
 ConfidenceFactor = Literal["manager", "raters", "agreement", "evidence"]
 
 
-class RatingIn(Strict):
+class ScoreRatingIn(Strict):
     competency: Key
     rater_role: Annotated[RaterRole, AsText]
     rater_id: Annotated[str, StringConstraints(max_length=200)] | None = None
@@ -21,21 +21,21 @@ class RatingIn(Strict):
     evidence: Annotated[str, StringConstraints(max_length=5000)] | None = None
 
 
-class RubricRef(Strict):
+class ScoreRubricRef(Strict):
     key: Key
     version: int | None = Field(None, ge=1, le=1_000_000,
                                 description="Default: the latest published version")
 
 
 class ScoreRequest(Strict):
-    rubric: RubricRef
+    rubric: ScoreRubricRef
     current_level: Key
     target_level: Key | None = Field(None, description="Default: the next level")
-    ratings: list[RatingIn] = Field(default_factory=list, max_length=5000)
+    ratings: list[ScoreRatingIn] = Field(default_factory=list, max_length=5000)
 
 
 class SimulateRequest(Strict):
-    changes: list[RatingIn] = Field(
+    changes: list[ScoreRatingIn] = Field(
         min_length=1, max_length=5000,
         description="Ratings to add, or to replace where (competency, rater_role, rater_id) match")
     target_level: Key | None = None
@@ -196,3 +196,15 @@ class CohortReport(BaseModel):
     rater_adjustment: dict[str, str | None] | None = Field(
         None, description="When scores are rater-adjusted: per cycle, the id of the stored "
                           "rater-effects fit used (null: the cycle has no fit, nothing adjusted)")
+
+
+class StoredReport(BaseModel):
+    """A report snapshot as stored when its assessment was finalized (it never changes)."""
+
+    id: int
+    assessment_id: str
+    person: str = Field(description="External id of the person it is about")
+    target_level: str
+    created_at: datetime = Field(description="When it was stored; its place in the change list")
+    # As stored, never re-validated: a snapshot keeps the shape of the `Report` of its day.
+    report: dict[str, object] = Field(description="The report as stored (see `Report`)")

@@ -66,6 +66,7 @@ class Rule:
     check: Any = None
 
 
+EPOCH = "1970-01-01T00:00:00Z"
 RATINGS = [{"competency": "strategy", "proficiency": 6, "evidence": "inflated"}]
 OUTLINE = opportunity()
 OUTLINE_CONTENT = {k: OUTLINE[k] for k in ("title", "values")}
@@ -101,13 +102,14 @@ RULES: dict[str, Rule] = {
     "POST /v1/rubrics/{key}/versions/{version}/retire": Rule(CATALOGUE),
     "GET /v1/rubrics/{key}/versions/{version}/export": Rule(CATALOGUE),
     "GET /v1/people": Rule(LIST, params=({}, {"manager": A}, {"org_unit": "payments"},
-                                         {"active": "true"})),
+                                         {"active": "true"}, {"updated_since": EPOCH})),
     "GET /v1/people/{external_id}": Rule(HIDDEN),
     "PUT /v1/people/{external_id}": Rule(REFUSED, bodies=(
         person_doc(B, display_name="Renamed by A"),)),
     "POST /v1/assessments": Rule(REFUSED, bodies=({"person": B, "cycle": "2027-H1"},)),
     "GET /v1/assessments": Rule(LIST, params=({}, {"person": B}, {"status": "finalized"},
-                                              {"cycle": "2026-H2"})),
+                                              {"cycle": "2026-H2"}, {"updated_since": EPOCH},
+                                              {"updated_since": EPOCH, "person": B})),
     "GET /v1/assessments/{assessment_id}": Rule(RATED),
     "PUT /v1/assessments/{assessment_id}/ratings": Rule(REFUSED, bodies=(
         {"rater_role": "self", "ratings": RATINGS},
@@ -124,6 +126,8 @@ RULES: dict[str, Rule] = {
     "GET /v1/assessments/{assessment_id}/readiness": Rule(HIDDEN),
     "POST /v1/assessments/{assessment_id}/readiness:simulate": Rule(HIDDEN, bodies=(SIMULATE,)),
     "GET /v1/people/{external_id}/readiness": Rule(HIDDEN),
+    # stored snapshots as a change list: A's own only
+    "GET /v1/readiness/reports": Rule(LIST, params=({}, {"person": B}, {"updated_since": EPOCH})),
     "GET /v1/cohorts/readiness": Rule(LIST, check=cohort_of_one, params=(
         {"format": "csv"}, {}, {"manager": A}, {"org_unit": "payments"},
         {"format": "csv", "manager": A})),
@@ -161,7 +165,8 @@ RULES: dict[str, Rule] = {
         OUTLINE | {"assessment_id": "{b_draft}"},  # about no one, hung on B's assessment
         OUTLINE | {"person": A, "assessment_id": "{b_final}"})),
     "GET /v1/outlines": Rule(LIST, params=({}, {"person": B}, {"assessment_id": "{b_final}"},
-                                           {"template": "opportunity-outline"})),
+                                           {"template": "opportunity-outline"},
+                                           {"updated_since": EPOCH, "person": B})),
     "GET /v1/outlines/{outline_id}": Rule(HIDDEN),
     "PUT /v1/outlines/{outline_id}": Rule(REFUSED, bodies=(
         OUTLINE_CONTENT | {"person": B}, OUTLINE_CONTENT | {"person": A})),
@@ -392,7 +397,8 @@ class Case:
 def _people_only_a(data) -> bool:
     return [e["node"]["externalId"] for e in data["all"]["edges"]] == [A] \
         and [n["externalId"] for n in data["all"]["nodes"]] == [A] \
-        and data["reportsOfA"]["nodes"] == []
+        and data["reportsOfA"]["nodes"] == [] \
+        and [n["externalId"] for n in data["changed"]["nodes"]] == [A]
 
 
 def _only_own_ratings(data) -> bool:
@@ -403,7 +409,9 @@ def _only_own_ratings(data) -> bool:
 PEOPLE = Case("""query($a: String!) {
     all: people(first: 500) { edges { node { externalId email displayName } }
                               nodes { externalId email } }
-    reportsOfA: people(filter: {manager: $a}) { nodes { externalId email displayName } } }""",
+    reportsOfA: people(filter: {manager: $a}) { nodes { externalId email displayName } }
+    changed: people(filter: {updatedSince: "1970-01-01T00:00:00Z"}) {
+      nodes { externalId email } } }""",
               check=_people_only_a)
 PERSON_B = Case("""query($b: String!, $m: String!) {
     b: person(externalId: $b) { externalId email displayName manager { email }

@@ -9,15 +9,12 @@ If-Match check overlap, and the row-version check (not luck) picks the winner. S
 first writer until the second has asked to begin, and the second then reads the new ETag.
 The ``natural`` variant just races."""
 
-import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import event
 
 from service.db import open_session
@@ -25,23 +22,6 @@ from service.rubrics.service import load_defaults
 from tests.factories.people import person_doc
 
 ROUNDS = 20
-
-
-@pytest.fixture
-def base_url(app):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
 
 
 @pytest.fixture
