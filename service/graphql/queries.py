@@ -5,8 +5,8 @@ import uuid
 
 import strawberry
 
-from ..calibration import sessions as calibrations
 from .. import sync
+from ..calibration import sessions as calibrations
 from ..http import decode_cursor, encode_cursor
 from ..outlines import service as outlines
 from ..people import service as people
