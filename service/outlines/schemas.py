@@ -69,13 +69,8 @@ class TemplateUpdate(TemplateContent):
     """Full replacement of a draft's content."""
 
 
-class TemplateVersionRead(TemplateCreate):
-    version: int
-    status: Status
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None = None
-    retired_at: datetime | None = None
+class TemplateVersionRead(versioning.VersionStamps, TemplateCreate):
+    pass
 
 
 class TemplateVersionSummary(versioning.VersionSummaryBase):

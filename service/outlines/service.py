@@ -76,10 +76,6 @@ def _outlines():
     return select(Outline).options(*_OUTLINE)
 
 
-def _template(session: Session, key: str) -> Template:
-    return DOCS.get_parent(session, key)
-
-
 def get_version(session: Session, key: str, version: int) -> TemplateVersion:
     return DOCS.get(session, key, version)
 
@@ -102,10 +98,7 @@ def to_content(version: TemplateVersion) -> TemplateCreate:
 
 
 def to_version_read(version: TemplateVersion) -> TemplateVersionRead:
-    return TemplateVersionRead(
-        **to_content(version).model_dump(), version=version.version, status=version.status,
-        created_at=version.created_at, updated_at=version.updated_at,
-        published_at=version.published_at, retired_at=version.retired_at)
+    return TemplateVersionRead(**to_content(version).model_dump(), **versioning.stamps(version))
 
 
 def list_templates(session: Session, *, status: str | None, limit: int, after: list | None
@@ -125,35 +118,20 @@ def _fill(version: TemplateVersion, content: TemplateContent) -> None:
 
 
 def create_template(session: Session, data: TemplateCreate) -> TemplateVersion:
-    DOCS.require_new(session, data.key)
-    version = TemplateVersion(template=Template(key=data.key), version=1, status=DRAFT,
-                              name=data.name)
-    _fill(version, data)
-    session.add(version)
-    session.flush()
-    return version
+    return versioning.write(session, DOCS.first_draft(session, data.key), data, _fill)
 
 
 def new_draft(session: Session, key: str, content: TemplateContent | None = None
               ) -> TemplateVersion:
     """Start the next version, from ``content`` or else as a copy of the latest version."""
-    template, latest = DOCS.latest_closed(session, key)
-    content = content or to_content(latest)
-    version = TemplateVersion(template=template, version=latest.version + 1, status=DRAFT,
-                              name=content.name)
-    _fill(version, content)
-    session.add(version)
-    session.flush()
-    return version
+    latest, version = DOCS.next_draft(session, key)
+    return versioning.write(session, version, content or to_content(latest), _fill)
 
 
 def update_draft(session: Session, version: TemplateVersion, content: TemplateContent
                  ) -> TemplateVersion:
     versioning.require_draft(version, "changed")
-    _fill(version, content)
-    session.add(version)
-    session.flush()
-    return version
+    return versioning.write(session, version, content, _fill)
 
 
 def validate_for_publish(session: Session, content: TemplateContent) -> list[FieldError]:
@@ -161,11 +139,8 @@ def validate_for_publish(session: Session, content: TemplateContent) -> list[Fie
 
 
 def publish(session: Session, version: TemplateVersion) -> TemplateVersion:
-    versioning.require_draft(version, "published")
-    if errors := validate_for_publish(session, to_content(version)):
-        raise InvalidInput(f"Version {version.version} cannot be published: "
-                           f"{len(errors)} problem(s).", errors)
-    versioning.mark_published(session, version)
+    versioning.publish(session, version,
+                       lambda: validate_for_publish(session, to_content(version)))
     return version
 
 
