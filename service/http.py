@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Header, Query, Request, Response
@@ -87,3 +88,12 @@ def set_link_header(request: Request, response: Response, next_cursor: str | Non
     if next_cursor:
         url = request.url.include_query_params(cursor=next_cursor)
         response.headers["Link"] = f'<{url}>; rel="next"'
+
+
+def paged(request: Request, response: Response, limit: int | None, cursor: str | None,
+          fetch: Callable[[PageParams], tuple[list, str | None]]) -> Page:
+    """A list answer: ``fetch`` reads one page within the bounds, the `Link` header names the
+    next one."""
+    data, next_cursor = fetch(page_params(request, limit, cursor))
+    set_link_header(request, response, next_cursor)
+    return Page(data=data, next_cursor=next_cursor)

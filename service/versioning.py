@@ -10,14 +10,14 @@ service.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import sqlmodel
 from pydantic import BaseModel, Field
 from sqlalchemy import Text
 from sqlmodel import Session, SQLModel, select
 
-from .http import encode_cursor
+from .http import check_if_match, encode_cursor
 from .models import UTCDateTime, created_at_field, utcnow
 from .problems import Conflict, FieldError, InvalidInput, NotFound
 
@@ -90,11 +90,12 @@ class DocumentSummaryBase(BaseModel):
 
 
 @dataclass(frozen=True)
-class Versioned:
-    parent: Any  # table with `id` and a unique `key`
-    version: Any  # table with `version`, `status`, the parent's id and the timestamps below
-    parent_id: str  # name of the version table's column holding the parent's id
+class Versioned(Generic[V]):
+    parent: Any  # a DocumentTable
+    version: type[V]  # a VersionTable with the parent's id and a relationship to the parent
+    parent_id: str  # name of that column; the relationship has the name without "_id"
     noun: str  # "rubric", "template": used in problem details
+    etag: Callable[[V], str]  # the version's ETag
     # Loader options for what a version read here comes with (its content, its parent):
     # relationships never load lazily (the models say lazy="raise").
     loads: tuple = ()
@@ -133,14 +134,22 @@ class Versioned:
         return (select(self.version).join(self.parent).where(self.parent.key == key)
                 .options(*self.loads))
 
-    def get(self, session: Session, key: str, number: int):
+    def get(self, session: Session, key: str, number: int) -> V:
         found = session.exec(self._of(key).where(self.version.version == number)).first()
         if found is None:
             self.get_parent(session, key)  # 404 names the document when it is unknown
             raise NotFound(f"{self.noun.title()} '{key}' has no version {number}.")
         return found
 
-    def latest_published(self, session: Session, key: str):
+    def get_matching(self, session: Session, key: str, number: int, if_match: str | None, *,
+                     required: bool = False) -> V:
+        """The version a change names, if `If-Match` names it too (412 when it names another;
+        428 when it is missing and ``required``)."""
+        found = self.get(session, key, number)
+        check_if_match(if_match, self.etag(found), required=required)
+        return found
+
+    def latest_published(self, session: Session, key: str) -> V:
         found = session.exec(self._of(key).where(self.version.status == PUBLISHED)
                              .order_by(self.version.version.desc()).limit(1)).first()
         if found is None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from ..auth.deps import require
 from ..auth.principal import Principal
 from ..db import SessionDep
-from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
+from ..http import Cursor, IfMatch, Limit, Page, check_if_match, paged
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from . import service
@@ -66,12 +66,9 @@ def list_assessments(
 ):
     """Assessments, oldest first, filtered; cursor paginated. A key bound to a person lists
     only that person's assessments."""
-    page = page_params(request, limit, cursor)
-    data, next_cursor = service.list_assessments(
+    return paged(request, response, limit, cursor, lambda page: service.list_assessments(
         session, principal, person=person, rubric=rubric, status=status, cycle=cycle,
-        org_unit=org_unit, target_level=target_level, limit=page.limit, after=page.after)
-    set_link_header(request, response, next_cursor)
-    return Page(data=data, next_cursor=next_cursor)
+        org_unit=org_unit, target_level=target_level, limit=page.limit, after=page.after))
 
 
 @router.get("/{assessment_id}", response_model=AssessmentRead, operation_id="assessments_get")
@@ -134,9 +131,6 @@ def supersede(assessment_id: AssessmentId, session: SessionDep, principal: Write
 def history(assessment_id: AssessmentId, request: Request, response: Response,
             session: SessionDep, principal: Reader, limit: Limit = None, cursor: Cursor = None):
     """The audit trail in order: who (principal) did what and when. Append-only."""
-    page = page_params(request, limit, cursor)
-    found = service.get_assessment(session, assessment_id, principal)
-    data, next_cursor = service.list_history(session, found, principal, limit=page.limit,
-                                             after=page.after)
-    set_link_header(request, response, next_cursor)
-    return Page(data=data, next_cursor=next_cursor)
+    return paged(request, response, limit, cursor, lambda page: service.list_history(
+        session, service.get_assessment(session, assessment_id, principal), principal,
+        limit=page.limit, after=page.after))

@@ -65,8 +65,13 @@ EDITABLE = frozenset({DRAFT, ACTIVE})
 
 # === templates ===============================================================================
 
-DOCS = versioning.Versioned(Template, TemplateVersion, "template_id", "template",
+def version_etag(version: TemplateVersion) -> str:
+    return etag(version.template.key, version.version, version.row_version)
+
+
+DOCS = versioning.Versioned(Template, TemplateVersion, "template_id", "template", version_etag,
                             loads=(selectinload(TemplateVersion.template),))
+get_version, get_matching, get_latest_published = DOCS.get, DOCS.get_matching, DOCS.latest_published
 # An outline comes with its template version (and that version's template) and its links.
 _OUTLINE = (selectinload(Outline.template_version).selectinload(TemplateVersion.template),
             selectinload(Outline.competency_links))
@@ -74,18 +79,6 @@ _OUTLINE = (selectinload(Outline.template_version).selectinload(TemplateVersion.
 
 def _outlines():
     return select(Outline).options(*_OUTLINE)
-
-
-def get_version(session: Session, key: str, version: int) -> TemplateVersion:
-    return DOCS.get(session, key, version)
-
-
-def get_latest_published(session: Session, key: str) -> TemplateVersion:
-    return DOCS.latest_published(session, key)
-
-
-def version_etag(version: TemplateVersion) -> str:
-    return etag(version.template.key, version.version, version.row_version)
 
 
 def fields_of(version: TemplateVersion) -> list[TemplateField]:

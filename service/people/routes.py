@@ -4,7 +4,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..auth.deps import require
 from ..db import SessionDep
-from ..http import Cursor, IfMatch, Limit, Page, page_params, set_link_header
+from ..http import Cursor, IfMatch, Limit, Page, paged
 from ..problems import PROBLEM_RESPONSES, responses
 from ..wire import EXTERNAL_ID_PATTERN
 from . import service
@@ -39,12 +39,9 @@ def list_people(
 ):
     """People ordered by external id, filtered; cursor paginated. A credential bound to a
     person sees only that person."""
-    page = page_params(request, limit, cursor)
-    data, next_cursor = service.list_people(
+    return paged(request, response, limit, cursor, lambda page: service.list_people(
         session, org_unit=org_unit, manager=manager, rubric=rubric, level=level, active=active,
-        limit=page.limit, after=page.after, principal=principal)
-    set_link_header(request, response, next_cursor)
-    return Page(data=data, next_cursor=next_cursor)
+        limit=page.limit, after=page.after, principal=principal))
 
 
 @router.get("/{external_id}", response_model=PersonRead, operation_id="people_get")

@@ -58,15 +58,15 @@ EXPORT_FORMATS = {"json": "application/json", "yaml": "application/yaml", "csv":
 CONTENT = (selectinload(RubricVersion.levels),
            selectinload(RubricVersion.competencies).selectinload(Competency.expectations),
            selectinload(RubricVersion.competencies).selectinload(Competency.recommendations))
-DOCS = versioning.Versioned(Rubric, RubricVersion, "rubric_id", "rubric", loads=CONTENT)
 
 
-def get_version(session: Session, key: str, version: int) -> RubricVersion:
-    return DOCS.get(session, key, version)
+def version_etag(version: RubricVersion) -> str:
+    return etag(version.version, version.row_version)
 
 
-def get_latest_published(session: Session, key: str) -> RubricVersion:
-    return DOCS.latest_published(session, key)
+DOCS = versioning.Versioned(Rubric, RubricVersion, "rubric_id", "rubric", version_etag,
+                            loads=CONTENT)
+get_version, get_matching, get_latest_published = DOCS.get, DOCS.get_matching, DOCS.latest_published
 
 
 def latest_published_number(session: Session, key: str) -> int:
@@ -80,10 +80,6 @@ def latest_published_number(session: Session, key: str) -> int:
         DOCS.get_parent(session, key)  # 404 names the rubric when it is unknown
         raise NotFound(f"Rubric '{key}' has no published version.")
     return number
-
-
-def version_etag(version: RubricVersion) -> str:
-    return etag(version.version, version.row_version)
 
 
 # Serialised documents, keyed by (database, key, version, row_version): every change of a
