@@ -17,7 +17,7 @@ Anything they may not see is 404, so existence does not leak.
 """
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -305,27 +305,32 @@ def _require_status(assessment: Assessment, allowed: str | set[str], action: str
                        current_status=assessment.status)
 
 
-def submit(session: Session, assessment: Assessment, principal: Principal) -> Assessment:
-    _forbid_person_bound(principal, "submit assessments")
-    _require_status(assessment, DRAFT, "submitted")
-    assessment.status, assessment.submitted_at = SUBMITTED, utcnow()
+def _advance(session: Session, assessment: Assessment, principal: Principal, verb: str,
+             source: str, target: str, event: Callable[[AssessmentRead], events.Event]
+             ) -> Assessment:
+    """One step forward in the lifecycle: checked, stamped (``<target>_at``), recorded in the
+    history and announced by ``event`` in this transaction."""
+    _forbid_person_bound(principal, f"{verb} assessments")
+    _require_status(assessment, source, target)
+    assessment.status = target
+    setattr(assessment, f"{target}_at", utcnow())
     _touch(session, assessment)
-    _record(session, assessment, "submitted", principal, {"from": DRAFT, "to": SUBMITTED})
-    # Webhooks write their outbox row from this event (service/events.py).
-    events.emit(session, events.AssessmentSubmitted(to_read(assessment)))
+    _record(session, assessment, target, principal, {"from": source, "to": target})
+    events.emit(session, event(to_read(assessment)))
     return assessment
+
+
+def submit(session: Session, assessment: Assessment, principal: Principal) -> Assessment:
+    # Webhooks write their outbox row from this event (service/events.py).
+    return _advance(session, assessment, principal, "submit", DRAFT, SUBMITTED,
+                    events.AssessmentSubmitted)
 
 
 def finalize(session: Session, assessment: Assessment, principal: Principal) -> Assessment:
-    _forbid_person_bound(principal, "finalize assessments")
-    _require_status(assessment, SUBMITTED, "finalized")
-    assessment.status, assessment.finalized_at = FINALIZED, utcnow()
-    _touch(session, assessment)
-    _record(session, assessment, "finalized", principal, {"from": SUBMITTED, "to": FINALIZED})
     # Readiness stores its report snapshot and webhooks their outbox row from this event, in
     # this transaction (service/events.py): a finalized assessment always has both.
-    events.emit(session, events.AssessmentFinalized(to_read(assessment)))
-    return assessment
+    return _advance(session, assessment, principal, "finalize", SUBMITTED, FINALIZED,
+                    events.AssessmentFinalized)
 
 
 def supersede(session: Session, assessment: Assessment, principal: Principal) -> Assessment:
