@@ -7,18 +7,23 @@ null with an error of its own, and the rest of the answer stands.
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args
 
 import strawberry
 from strawberry.scalars import JSON
 
+from .. import versioning
 from ..assessments import roles
+from ..assessments import schemas as assessment_schemas
 from ..assessments.schemas import AssessmentRead
+from ..outlines import schemas as outline_schemas
 from ..outlines.schemas import OutlineRead, TemplateVersionRead
 from ..outlines.schemas import TemplateSummary as TemplateSummaryRead
 from ..people.schemas import PersonRead
+from ..readiness import schemas as readiness_schemas
 from ..readiness.schemas import CohortReport
 from ..rubrics.schemas import RubricSummary as RubricSummaryRead
 from ..rubrics.schemas import RubricVersionRead
@@ -32,68 +37,19 @@ T = TypeVar("T")
 
 # --- enums (the REST values, so answers compare one to one) ----------------------------------
 
-@strawberry.enum
-class VersionStatus(Enum):
-    draft = "draft"
-    published = "published"
-    retired = "retired"
+def enum_of(name: str, values: Iterable[str]) -> type[Enum]:
+    """A GraphQL enum whose names are the wire values (``get_args`` of a schema's Literal)."""
+    return strawberry.enum(Enum(name, {v: v for v in values}))
 
 
-@strawberry.enum
-class AssessmentStatus(Enum):
-    draft = "draft"
-    submitted = "submitted"
-    finalized = "finalized"
-    superseded = "superseded"
-
-
-# The shared roles; GraphQL names them by their wire values (self, manager, ...).
-RaterRole = strawberry.enum(Enum("RaterRole", {r.value: r.value for r in roles.RaterRole}))
-
-
-@strawberry.enum
-class Band(Enum):
-    ready_now = "ready_now"
-    ready_soon = "ready_soon"
-    developing = "developing"
-    not_yet = "not_yet"
-
-
-@strawberry.enum
-class ConfidenceLevel(Enum):
-    high = "high"
-    medium = "medium"
-    low = "low"
-
-
-@strawberry.enum
-class ReadinessFlag(Enum):
-    gate_unmet = "gate_unmet"
-    blind_spot = "blind_spot"
-    hidden_strength = "hidden_strength"
-    no_evidence = "no_evidence"
-    unrated = "unrated"
-
-
-@strawberry.enum
-class OutlineStatus(Enum):
-    draft = "draft"
-    active = "active"
-    done = "done"
-    dropped = "dropped"
-
-
-@strawberry.enum
-class FieldType(Enum):
-    text = "text"
-    markdown = "markdown"
-    enum = "enum"
-    date = "date"
-    integer = "integer"
-    list = "list"
-    competency = "competency"
-    level = "level"
-    person = "person"
+VersionStatus = enum_of("VersionStatus", get_args(versioning.Status))
+AssessmentStatus = enum_of("AssessmentStatus", get_args(assessment_schemas.Status))
+RaterRole = enum_of("RaterRole", (r.value for r in roles.RaterRole))
+Band = enum_of("Band", get_args(readiness_schemas.Band))
+ConfidenceLevel = enum_of("ConfidenceLevel", get_args(readiness_schemas.ConfidenceLevel))
+ReadinessFlag = enum_of("ReadinessFlag", get_args(readiness_schemas.Flag))
+OutlineStatus = enum_of("OutlineStatus", get_args(outline_schemas.OutlineStatus))
+FieldType = enum_of("FieldType", get_args(outline_schemas.FieldType))
 
 
 # --- pagination (Relay-style connections over the REST cursors) ------------------------------
@@ -243,23 +199,14 @@ class TemplateSummary(RubricSummary):
 
 # --- readiness ---------------------------------------------------------------------------------
 
-@strawberry.type
+# Types that are a read model field for field derive from it; only enum fields are restated.
+@strawberry.experimental.pydantic.type(model=readiness_schemas.Confidence, all_fields=True)
 class Confidence:
     level: ConfidenceLevel
-    value: float
-    reasons: list[str]
 
 
-@strawberry.type
+@strawberry.experimental.pydantic.type(model=readiness_schemas.CompetencyResult, all_fields=True)
 class CompetencyReadiness:
-    key: str
-    weight: float
-    expected_current: int
-    expected_target: int
-    observed: float | None
-    gap: float
-    progress: float
-    contribution: float
     flags: list[ReadinessFlag]
 
 
@@ -308,17 +255,13 @@ class ReadinessReport:
 
     @classmethod
     def of(cls, r: dict[str, Any]) -> "ReadinessReport":
-        c = r["confidence"]
         return cls(
             score=r["score"], band=Band(r["band"]), coverage=r["coverage"],
             current_level=r["current_level"], target_level=r["target_level"],
-            confidence=Confidence(level=ConfidenceLevel(c["level"]), value=c["value"],
-                                  reasons=c["reasons"]),
-            competencies=[CompetencyReadiness(
-                key=x["key"], weight=x["weight"], expected_current=x["expected_current"],
-                expected_target=x["expected_target"], observed=x["observed"], gap=x["gap"],
-                progress=x["progress"], contribution=x["contribution"],
-                flags=[ReadinessFlag(f) for f in x["flags"]]) for x in r["competencies"]],
+            confidence=Confidence.from_pydantic(
+                readiness_schemas.Confidence.model_validate(r["confidence"])),
+            competencies=[CompetencyReadiness.from_pydantic(
+                readiness_schemas.CompetencyResult.model_validate(x)) for x in r["competencies"]],
             gates=[Gate(competency=g["competency"], met=g["met"]) for g in r["gates"]],
             top_gaps=[TopGap(competency=g["competency"], gap=g["gap"], recommendations=[
                 Recommendation(kind=x["kind"], title=x["title"], detail=x.get("detail", ""))
@@ -354,14 +297,9 @@ class Simulation:
                                         band_change=d["band_change"]))
 
 
-@strawberry.type
+@strawberry.experimental.pydantic.type(model=readiness_schemas.CohortFilters, all_fields=True)
 class CohortFilters:
-    org_unit: str | None
-    manager: str | None
-    rubric: str | None
-    cycle: str | None
-    current_level: str | None
-    target_level: str | None
+    pass
 
 
 @strawberry.type
@@ -407,7 +345,7 @@ class CohortReadiness:
     @classmethod
     def of(cls, r: CohortReport) -> "CohortReadiness":
         return cls(
-            filters=CohortFilters(**r.filters.model_dump()), people=r.people,
+            filters=CohortFilters.from_pydantic(r.filters), people=r.people,
             bands=[BandCount(band=Band(b), people=n) for b, n in r.bands.items()],
             score=ScoreDistribution(**r.score),
             heat_map=[HeatRow(competency=h.competency, mean_gap=h.mean_gap,

@@ -11,6 +11,8 @@ from ..wire import AsText, Key, Strict
 
 Band = Literal["ready_now", "ready_soon", "developing", "not_yet"]
 ConfidenceFactor = Literal["manager", "raters", "agreement", "evidence"]
+ConfidenceLevel = Literal["high", "medium", "low"]
+Flag = Literal["gate_unmet", "blind_spot", "hidden_strength", "no_evidence", "unrated"]
 
 
 class RatingIn(Strict):
@@ -44,7 +46,7 @@ class SimulateRequest(Strict):
 # --- the report (documentation of scoring.score's output) ------------------------------------
 
 class Confidence(BaseModel):
-    level: Literal["high", "medium", "low"]
+    level: ConfidenceLevel
     value: float
     reasons: list[str]
 
@@ -58,7 +60,7 @@ class CompetencyResult(BaseModel):
     gap: float
     progress: float
     contribution: float
-    flags: list[Literal["gate_unmet", "blind_spot", "hidden_strength", "no_evidence", "unrated"]]
+    flags: list[Flag]
 
 
 class GateResult(BaseModel):
