@@ -66,6 +66,22 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     return values
 
 
+def where_given(query, *filters: tuple[Any, Any]):
+    """``query`` narrowed to ``column == value`` for each (column, value) whose value is given."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+def next_page(rows: list[T], limit: int, cursor_of: Callable[[T], list[Any]]
+              ) -> tuple[list[T], str | None]:
+    """Rows read with ``limit + 1``: the page, and the cursor after its last row when more
+    follow."""
+    page = rows[:limit]
+    return page, (encode_cursor(cursor_of(page[-1])) if len(rows) > limit else None)
+
+
 class PageParams(BaseModel):
     limit: int
     after: list[Any] | None

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Text
 from sqlmodel import Session, SQLModel, select
 
-from .http import check_if_match, encode_cursor
+from .http import check_if_match, next_page
 from .models import UTCDateTime, created_at_field, utcnow
 from .problems import Conflict, FieldError, InvalidInput, NotFound
 
@@ -179,11 +179,9 @@ class Versioned(Generic[V]):
             query = query.where(self.parent.id.in_(
                 select(getattr(self.version, self.parent_id))
                 .where(self.version.status == status)))
-        parents = list(session.exec(query))
-        page, more = parents[:limit], len(parents) > limit
+        page, next_cursor = next_page(list(session.exec(query)), limit, lambda last: [last.key])
         summaries = self._summaries(session, summary, [p.id for p in page])
-        return ([summaries[p.id] for p in page],
-                encode_cursor([page[-1].key]) if more and page else None)
+        return [summaries[p.id] for p in page], next_cursor
 
     def _summaries(self, session: Session, summary: type[DocumentSummaryBase],
                    parent_ids: list[int]) -> dict[int, Any]:

@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from .. import events
 from ..auth.principal import Principal
-from ..http import encode_cursor, etag
+from ..http import etag, next_page, where_given
 from ..models import utcnow
 from ..people import service as people
 from ..problems import Conflict, Forbidden, InvalidInput, NotFound
@@ -166,16 +166,12 @@ def list_assessments(session: Session, principal: Principal, *, person: str | No
         query = query.where(or_(Assessment.created_at > created_at,
                                 and_(Assessment.created_at == created_at,
                                      Assessment.id > last_id)))
-    for column, value in ((Assessment.person_external_id, person),
-                          (Assessment.rubric_key, rubric), (Assessment.status, status),
-                          (Assessment.cycle, cycle), (Assessment.org_unit, org_unit),
-                          (Assessment.target_level, target_level)):
-        if value is not None:
-            query = query.where(column == value)
-    found = list(session.exec(query))
-    page, more = found[:limit], len(found) > limit
-    next_cursor = (encode_cursor([page[-1].created_at.isoformat(), page[-1].id.hex])
-                   if more else None)
+    query = where_given(query, (Assessment.person_external_id, person),
+                        (Assessment.rubric_key, rubric), (Assessment.status, status),
+                        (Assessment.cycle, cycle), (Assessment.org_unit, org_unit),
+                        (Assessment.target_level, target_level))
+    page, next_cursor = next_page(list(session.exec(query)), limit,
+                                  lambda last: [last.created_at.isoformat(), last.id.hex])
     return [to_read(a, principal) for a in page], next_cursor
 
 
@@ -195,11 +191,10 @@ def list_history(session: Session, assessment: Assessment, principal: Principal,
              .order_by(AssessmentEvent.seq).limit(limit + 1))
     if after:
         query = query.where(AssessmentEvent.seq > _int(after[0]))
-    found = list(session.exec(query))
-    page, more = found[:limit], len(found) > limit
-    data = [AssessmentEventRead(seq=e.seq, action=e.action, principal=e.principal, at=e.at,
-                                details=_shown_details(e.details, principal)) for e in page]
-    return data, (encode_cursor([page[-1].seq]) if more else None)
+    page, next_cursor = next_page(list(session.exec(query)), limit, lambda last: [last.seq])
+    return [AssessmentEventRead(seq=e.seq, action=e.action, principal=e.principal, at=e.at,
+                                details=_shown_details(e.details, principal))
+            for e in page], next_cursor
 
 
 def _int(value: Any) -> int:

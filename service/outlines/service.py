@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from .. import versioning
 from ..assessments import service as assessments
 from ..auth.principal import Principal
-from ..http import encode_cursor, etag
+from ..http import etag, next_page, where_given
 from ..models import utcnow
 from ..people import service as people
 from ..problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, field_path
@@ -378,10 +378,8 @@ def list_outlines(session: Session, principal: Principal | None, *, limit: int,
         query = query.where(or_(Outline.created_at < created_at,
                                 and_(Outline.created_at == created_at, Outline.id < last_id)))
     query = query.order_by(Outline.created_at.desc(), Outline.id.desc()).limit(limit + 1)
-    outlines = list(session.exec(query))
-    page, more = outlines[:limit], len(outlines) > limit
-    cursor = encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)]) if more else None
-    return page, cursor
+    return next_page(list(session.exec(query)), limit,
+                     lambda last: [last.created_at.isoformat(), str(last.id)])
 
 
 def _filtered(query, *, template, person, status, quadrant, competency, assessment_id):
@@ -391,11 +389,8 @@ def _filtered(query, *, template, person, status, quadrant, competency, assessme
     if competency:
         query = query.where(Outline.id.in_(
             select(OutlineCompetency.outline_id).where(OutlineCompetency.competency == competency)))
-    for column, value in ((Outline.person, person), (Outline.status, status),
-                          (Outline.quadrant, quadrant), (Outline.assessment_id, assessment_id)):
-        if value is not None:
-            query = query.where(column == value)
-    return query
+    return where_given(query, (Outline.person, person), (Outline.status, status),
+                       (Outline.quadrant, quadrant), (Outline.assessment_id, assessment_id))
 
 
 def _decode_after(after: list) -> tuple[datetime, uuid.UUID]:

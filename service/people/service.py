@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..auth.principal import Principal
-from ..http import check_if_match, encode_cursor, etag
+from ..http import check_if_match, etag, next_page, where_given
 from ..models import utcnow
 from ..problems import (
     FieldError,
@@ -112,14 +112,11 @@ def list_people(session: Session, *, org_unit: str | None = None, manager: str |
     query = visible(select(Person), principal).order_by(Person.external_id).limit(limit + 1)
     if after:
         query = query.where(Person.external_id > str(after[0]))
-    for column, value in ((Person.org_unit, org_unit), (Person.manager_external_id, manager),
-                          (Person.rubric, rubric), (Person.level, level),
-                          (Person.active, active)):
-        if value is not None:
-            query = query.where(column == value)
-    people = list(session.exec(query))
-    page, more = people[:limit], len(people) > limit
-    return [to_read(p) for p in page], (encode_cursor([page[-1].external_id]) if more else None)
+    query = where_given(query, (Person.org_unit, org_unit), (Person.manager_external_id, manager),
+                        (Person.rubric, rubric), (Person.level, level), (Person.active, active))
+    page, next_cursor = next_page(list(session.exec(query)), limit,
+                                  lambda last: [last.external_id])
+    return [to_read(p) for p in page], next_cursor
 
 
 # --- writing ---------------------------------------------------------------------------------
