@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, select
 from .http import check_if_match, next_page
 from .models import UTCDateTime, created_at_field, utcnow
 from .problems import Conflict, FieldError, InvalidInput, NotFound
+from .wire import Key, Strict, VersionNumber
 
 DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
 Status = Literal["draft", "published", "retired"]
@@ -78,6 +79,20 @@ class VersionStamps(BaseModel):
 def stamps(version) -> dict[str, Any]:
     """A version row's ``VersionStamps`` fields, to build its read shape."""
     return VersionStamps.model_validate(version, from_attributes=True).model_dump()
+
+
+class DocumentRef(Strict):
+    """A request's reference to a published version of a document."""
+
+    key: Key
+    version: VersionNumber | None = Field(None, description="Default: the latest published version")
+
+
+class VersionPin(BaseModel):
+    """The version of a document something was made from (read shapes)."""
+
+    key: str
+    version: int
 
 
 class DocumentSummaryBase(BaseModel):

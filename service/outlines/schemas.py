@@ -81,15 +81,12 @@ class TemplateSummary(versioning.DocumentSummaryBase):
     pass
 
 
-class TemplateRef(Strict):
-    key: Key
-    version: int | None = Field(None, ge=1, le=1_000_000,
-                                description="Default: the latest published version")
+class TemplateRef(versioning.DocumentRef):
+    pass
 
 
-class PinnedTemplate(BaseModel):
-    key: str
-    version: int
+class PinnedTemplate(versioning.VersionPin):
+    pass
 
 
 class OutlineContent(Strict):

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from .. import versioning
 from ..assessments.roles import RaterRole
 from ..wire import AsText, Key, Strict
 
@@ -23,10 +24,8 @@ class RatingIn(Strict):
     evidence: Annotated[str, StringConstraints(max_length=5000)] | None = None
 
 
-class RubricRef(Strict):
-    key: Key
-    version: int | None = Field(None, ge=1, le=1_000_000,
-                                description="Default: the latest published version")
+class RubricRef(versioning.DocumentRef):
+    pass
 
 
 class ScoreRequest(Strict):
@@ -93,9 +92,8 @@ class PolicyRef(BaseModel):
     version: int
 
 
-class RubricVersionRef(BaseModel):
-    key: str
-    version: int
+class RubricVersionRef(versioning.VersionPin):
+    pass
 
 
 class Report(BaseModel):
