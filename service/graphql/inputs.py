@@ -12,6 +12,8 @@ import strawberry
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 from strawberry.scalars import JSON
 
+from ..assessments.schemas import RubricRef
+from ..outlines.schemas import TemplateRef
 from ..problems import FieldError, InvalidInput, field_path
 from ..readiness.schemas import CohortFilters
 from .types import OutlineStatus, RaterRole
@@ -83,11 +85,9 @@ class PeopleFilters(BaseModel):
 
 # --- assessments -------------------------------------------------------------------------------
 
-@strawberry.input
+@strawberry.experimental.pydantic.input(model=RubricRef, all_fields=True)
 class RubricRefInput:
-    key: str
-    version: int | None = strawberry.field(
-        default=None, description="A published version; default: the latest one")
+    pass
 
 
 @strawberry.input(description="`POST /v1/assessments`")
@@ -144,11 +144,9 @@ CohortFilterBounds = bounded(CohortFilters, Filter)
 
 # --- outlines ----------------------------------------------------------------------------------
 
-@strawberry.input
+@strawberry.experimental.pydantic.input(model=TemplateRef, all_fields=True)
 class TemplateRefInput:
-    key: str
-    version: int | None = strawberry.field(
-        default=None, description="Default: the latest published version")
+    pass
 
 
 @strawberry.input(description="`POST /v1/outlines`")

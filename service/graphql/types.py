@@ -142,6 +142,14 @@ class Competency:
     recommendations: list[Recommendation]
 
 
+def _document(read: RubricVersionRead | TemplateVersionRead) -> dict[str, Any]:
+    """What a versioned document's GraphQL type shares: identity, name and lifecycle."""
+    return {"key": read.key, "version": read.version, "status": VersionStatus(read.status),
+            "name": read.name, "description": read.description,
+            **{stamp: getattr(read, stamp)
+               for stamp in ("created_at", "updated_at", "published_at", "retired_at")}}
+
+
 @strawberry.type(description="A rubric version: the ladder of levels and what each expects")
 class Rubric:
     key: str
@@ -161,8 +169,7 @@ class Rubric:
     @classmethod
     def of(cls, r: RubricVersionRead) -> "Rubric":
         return cls(
-            key=r.key, version=r.version, status=VersionStatus(r.status), name=r.name,
-            description=r.description, policy=r.policy,
+            **_document(r), policy=r.policy,
             scale=Scale(min=r.scale.min, max=r.scale.max,
                         labels=[ScaleLabel(value=k, label=v) for k, v in r.scale.labels.items()]),
             levels=[Level(key=lv.key, name=lv.name, order=lv.order, summary=lv.summary)
@@ -173,9 +180,7 @@ class Rubric:
                                           descriptor=e.descriptor, gate=e.gate,
                                           gate_reason=e.gate_reason) for e in c.expectations],
                 recommendations=[Recommendation(kind=x.kind, title=x.title, detail=x.detail)
-                                 for x in c.recommendations]) for c in r.competencies],
-            created_at=r.created_at, updated_at=r.updated_at, published_at=r.published_at,
-            retired_at=r.retired_at)
+                                 for x in c.recommendations]) for c in r.competencies])
 
 
 @strawberry.type
@@ -388,39 +393,26 @@ class Template:
 
     @classmethod
     def of(cls, t: TemplateVersionRead) -> "Template":
-        return cls(
-            key=t.key, version=t.version, status=VersionStatus(t.status), name=t.name,
-            description=t.description,
-            fields=[TemplateField(**(f.model_dump() | {"type": FieldType(f.type)}))
-                    for f in t.fields],
-            created_at=t.created_at, updated_at=t.updated_at, published_at=t.published_at,
-            retired_at=t.retired_at)
+        return cls(**_document(t), fields=[
+            TemplateField(**(f.model_dump() | {"type": FieldType(f.type)})) for f in t.fields])
 
 
-@strawberry.type(description="A document written from a published template version")
-class Outline:
-    id: uuid.UUID
+@strawberry.experimental.pydantic.type(model=OutlineRead, all_fields=True)
+class _OutlineRead:
     template: VersionRef
-    title: str
     status: OutlineStatus
+    values: JSON
+
+
+# OutlineRead's fields (a subclass, so that `etag` comes after them), and the REST ETag.
+@strawberry.type(description="A document written from a published template version")
+class Outline(_OutlineRead):
     values: JSON = strawberry.field(description="Field key -> value, as the template defines")
-    person: str | None
-    assessment_id: uuid.UUID | None
-    competencies: list[str]
-    owner: str | None
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
     etag: str = strawberry.field(description="The REST `ETag` of this version of the outline")
 
     @classmethod
     def of(cls, o: OutlineRead, etag: str) -> "Outline":
-        return cls(
-            id=o.id, template=VersionRef(key=o.template.key, version=o.template.version),
-            title=o.title, status=OutlineStatus(o.status), values=o.values, person=o.person,
-            assessment_id=o.assessment_id, competencies=o.competencies, owner=o.owner,
-            created_by=o.created_by, created_at=o.created_at, updated_at=o.updated_at,
-            etag=etag)
+        return cls(**dict(o), etag=etag)
 
 
 # --- people and assessments --------------------------------------------------------------------
