@@ -21,8 +21,8 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from contextlib import aclosing, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -192,14 +192,158 @@ def _filters(filters: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in filters.items() if v is not None}
 
 
+# --- every call once, as the steps of I/O it needs --------------------------------------------
+# A call is a generator that yields what it needs done (send a request, release or read an
+# answer, copy a body into a file, wait) and is sent the outcome; ``AscentClient`` does each
+# step blocking, ``AsyncAscentClient`` awaits it. Retries, uploads, polling and downloads are
+# written once, so the two clients cannot drift apart.
+
+@dataclass(frozen=True)
+class _Send:
+    request: httpx.Request
+    stream: bool
+
+
+@dataclass(frozen=True)
+class _Release:
+    response: httpx.Response
+    read: bool  # read the body first (an error's problem details)
+
+
+@dataclass(frozen=True)
+class _Copy:
+    response: httpx.Response  # streamed; released once copied
+    dest: Dest
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    seconds: float
+
+
+_Call = Generator[_Send | _Release | _Copy | _Sleep, Any, Any]
+
+
+class _Steps:
+    """Runs a call: iterate for its steps, ``reply`` with each one's outcome (an exception is
+    raised inside the call, which decides whether to retry)."""
+
+    def __init__(self, call: _Call) -> None:
+        self._call, self._outcome, self.result = call, None, None
+
+    def __iter__(self) -> "_Steps":
+        return self
+
+    def __next__(self) -> _Send | _Release | _Copy | _Sleep:
+        outcome, self._outcome = self._outcome, None
+        try:
+            if isinstance(outcome, Exception):
+                return self._call.throw(outcome)
+            return self._call.send(outcome)
+        except StopIteration as done:
+            self.result = done.value
+            raise
+
+    def reply(self, outcome: Any) -> None:
+        self._outcome = outcome
+
+
+def _put(out: IO[bytes], chunk: bytes) -> int:
+    out.write(chunk)
+    return len(chunk)
+
+
+class _Calls:
+    """The calls of both clients, as generators (see above)."""
+
+    _http: httpx.Client | httpx.AsyncClient
+    _retry: _Retry
+    _body: Callable[[Source, Callable[[int], None] | None], Any]  # an upload's chunks
+
+    def _call(self, method: str, path: str, *, retry_also: frozenset[int] = frozenset(),
+              content: Callable[[], Any] | None = None, stream: bool = False, **kwargs: Any
+              ) -> _Call:
+        policy = _Retry(self._retry.retries, self._retry.backoff, also=retry_also)
+        attempt = 0
+        while True:
+            response = None
+            body = {"content": content()} if content is not None else {}
+            try:
+                response = yield _Send(self._http.build_request(method, path, **body, **kwargs),
+                                       stream)
+            except httpx.TransportError:
+                if not policy.should(attempt, None):
+                    raise
+            if response is not None:
+                if not policy.should(attempt, response):
+                    if response.is_error:
+                        yield _Release(response, read=True)
+                        raise ApiError(response.status_code, _problem(response))
+                    return response
+                yield _Release(response, read=False)
+            yield _Sleep(policy.delay(attempt, response))
+            attempt += 1
+
+    def _import(self, source: Source, format: str | None, mode: str, submit: bool,
+                finalize: bool, idempotency_key: str | None,
+                on_sent: Callable[[int], None] | None) -> _Call:
+        fmt = upload_format(source, format)
+        headers = {"Content-Type": MEDIA[fmt],
+                   "Idempotency-Key": idempotency_key or f"upload-{uuid.uuid4()}"}
+        if (size := size_of(source)) is not None:
+            headers["Content-Length"] = str(size)
+        response = yield from self._call("POST", "/v1/bulk/assessments",
+                                         retry_also=frozenset({409}),
+                                         content=lambda: self._body(source, on_sent),
+                                         headers=headers,
+                                         params=_import_params(mode, submit, finalize))
+        return Job.from_dict(response.json())
+
+    def _get_job(self, job_id: str, limit: int | None, cursor: str | None) -> _Call:
+        response = yield from self._call("GET", f"/v1/jobs/{job_id}", params=_filters(
+            {"limit": limit, "cursor": cursor}))
+        return Job.from_dict(response.json())
+
+    def _wait_for_job(self, job_id: str, poll: float, timeout: float | None,
+                      on_progress: Callable[[Job], None] | None) -> _Call:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = yield from self._get_job(job_id, 1, None)
+            if on_progress:
+                on_progress(job)
+            if job.done:
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} is still {job.status}")
+            yield _Sleep(poll)
+
+    def _download(self, path: str, dest: Dest, params: dict[str, Any]) -> _Call:
+        """Stream an answer into ``dest`` (constant memory); returns the bytes written."""
+        response = yield from self._call("GET", path, params=_filters(params), stream=True)
+        return (yield _Copy(response, dest))
+
+    def _readiness(self, assessment_id: str, target_level: str | None) -> _Call:
+        response = yield from self._call("GET", f"/v1/assessments/{assessment_id}/readiness",
+                                         params=_filters({"target_level": target_level}))
+        return response.json()
+
+
+def _options(base_url: str, api_key: str, timeout: float, transport: Any) -> dict[str, Any]:
+    return {"base_url": base_url.rstrip("/"), "timeout": timeout, "transport": transport,
+            "headers": {"Authorization": f"Bearer {api_key}"}}
+
+
+_EXPORT, _COHORT = "/v1/assessments:export", "/v1/cohorts/readiness"
+
+
 # --- sync --------------------------------------------------------------------------------------
 
-class AscentClient:
+class AscentClient(_Calls):
+    _body = staticmethod(_chunks)
+
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0, retries: int = 5,
                  backoff: float = 0.5, transport: httpx.BaseTransport | None = None) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
-                                  transport=transport,
-                                  headers={"Authorization": f"Bearer {api_key}"})
+        self._http = httpx.Client(**_options(base_url, api_key, timeout, transport))
         self._retry = _Retry(retries, backoff)
 
     def __enter__(self) -> "AscentClient":
@@ -211,52 +355,46 @@ class AscentClient:
     def close(self) -> None:
         self._http.close()
 
+    def _run(self, call: _Call) -> Any:
+        steps = _Steps(call)
+        for step in steps:
+            try:
+                steps.reply(self._do(step))
+            except Exception as exc:
+                steps.reply(exc)
+        return steps.result
+
+    def _do(self, step: _Send | _Release | _Copy | _Sleep) -> Any:
+        if isinstance(step, _Send):
+            return self._http.send(step.request, stream=step.stream)
+        if isinstance(step, _Sleep):
+            return time.sleep(step.seconds)
+        if isinstance(step, _Copy):
+            with closing(step.response), _file(step.dest, "wb") as out:
+                return sum(_put(out, chunk) for chunk in step.response.iter_bytes())
+        if step.read:
+            step.response.read()
+        return step.response.close()
+
     def request(self, method: str, path: str, *, retry_also: frozenset[int] = frozenset(),
                 content: Callable[[], Any] | None = None, stream: bool = False, **kwargs: Any
                 ) -> httpx.Response:
         """One call with retries; ``content`` makes a fresh body for every attempt. With
         ``stream`` the answer's body is left unread (close the response)."""
-        policy = _Retry(self._retry.retries, self._retry.backoff, also=retry_also)
-        attempt = 0
-        while True:
-            response = None
-            try:
-                body = {"content": content()} if content is not None else {}
-                request = self._http.build_request(method, path, **body, **kwargs)
-                response = self._http.send(request, stream=stream)
-            except httpx.TransportError:
-                if not policy.should(attempt, None):
-                    raise
-            if response is not None:
-                if not policy.should(attempt, response):
-                    if response.is_error:
-                        response.read()
-                        response.close()
-                        raise ApiError(response.status_code, _problem(response))
-                    return response
-                response.close()
-            time.sleep(policy.delay(attempt, response))
-            attempt += 1
+        return self._run(self._call(method, path, retry_also=retry_also, content=content,
+                                    stream=stream, **kwargs))
 
     def import_assessments(self, source: Source, *, format: str | None = None,
                            mode: str = "atomic", submit: bool = False, finalize: bool = False,
                            idempotency_key: str | None = None,
                            on_sent: Callable[[int], None] | None = None) -> Job:
         """Upload a JSONL or CSV file (streamed); returns the queued job."""
-        fmt = upload_format(source, format)
-        headers = {"Content-Type": MEDIA[fmt],
-                   "Idempotency-Key": idempotency_key or f"upload-{uuid.uuid4()}"}
-        if (size := size_of(source)) is not None:
-            headers["Content-Length"] = str(size)
-        response = self.request("POST", "/v1/bulk/assessments", retry_also=frozenset({409}),
-                                content=lambda: _chunks(source, on_sent), headers=headers,
-                                params=_import_params(mode, submit, finalize))
-        return Job.from_dict(response.json())
+        return self._run(self._import(source, format, mode, submit, finalize, idempotency_key,
+                                      on_sent))
 
     def get_job(self, job_id: str, *, limit: int | None = None, cursor: str | None = None
                 ) -> Job:
-        return Job.from_dict(self.request("GET", f"/v1/jobs/{job_id}", params=_filters(
-            {"limit": limit, "cursor": cursor})).json())
+        return self._run(self._get_job(job_id, limit, cursor))
 
     def job_errors(self, job_id: str) -> Iterator[JobError]:
         cursor = None
@@ -268,42 +406,19 @@ class AscentClient:
 
     def wait_for_job(self, job_id: str, *, poll: float = 0.5, timeout: float | None = None,
                      on_progress: Callable[[Job], None] | None = None) -> Job:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            job = self.get_job(job_id, limit=1)
-            if on_progress:
-                on_progress(job)
-            if job.done:
-                return job
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} is still {job.status}")
-            time.sleep(poll)
-
-    def _download(self, path: str, dest: Dest, params: dict[str, Any]) -> int:
-        """Stream an answer into ``dest`` (constant memory); returns the bytes written."""
-        written = 0
-        response = self.request("GET", path, params=_filters(params), stream=True)
-        try:
-            with _file(dest, "wb") as out:
-                for chunk in response.iter_bytes():
-                    out.write(chunk)
-                    written += len(chunk)
-        finally:
-            response.close()
-        return written
+        return self._run(self._wait_for_job(job_id, poll, timeout, on_progress))
 
     def export_assessments(self, dest: Dest, *, format: str = "csv", **filters: Any) -> int:
         """Write every matching assessment (filters of GET /v1/assessments) to ``dest``;
         returns the bytes written."""
-        return self._download("/v1/assessments:export", dest, {"format": format, **filters})
+        return self._run(self._download(_EXPORT, dest, {"format": format, **filters}))
 
     def cohort_readiness(self, dest: Dest, *, format: str = "csv", **filters: Any) -> int:
         """Write the cohort readiness report (CSV: a row per person; or JSON)."""
-        return self._download("/v1/cohorts/readiness", dest, {"format": format, **filters})
+        return self._run(self._download(_COHORT, dest, {"format": format, **filters}))
 
     def readiness(self, assessment_id: str, target_level: str | None = None) -> dict[str, Any]:
-        return self.request("GET", f"/v1/assessments/{assessment_id}/readiness",
-                            params=_filters({"target_level": target_level})).json()
+        return self._run(self._readiness(assessment_id, target_level))
 
 
 # --- async -------------------------------------------------------------------------------------
@@ -314,15 +429,15 @@ async def _achunks(source: Source, on_sent: Callable[[int], None] | None
         yield chunk
 
 
-class AsyncAscentClient:
+class AsyncAscentClient(_Calls):
     """The same calls as ``AscentClient``, awaitable."""
+
+    _body = staticmethod(_achunks)
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 60.0, retries: int = 5,
                  backoff: float = 0.5, transport: httpx.AsyncBaseTransport | None = None
                  ) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout,
-                                       transport=transport,
-                                       headers={"Authorization": f"Bearer {api_key}"})
+        self._http = httpx.AsyncClient(**_options(base_url, api_key, timeout, transport))
         self._retry = _Retry(retries, backoff)
 
     async def __aenter__(self) -> "AsyncAscentClient":
@@ -334,52 +449,44 @@ class AsyncAscentClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def _run(self, call: _Call) -> Any:
+        steps = _Steps(call)
+        for step in steps:
+            try:
+                steps.reply(await self._do(step))
+            except Exception as exc:
+                steps.reply(exc)
+        return steps.result
+
+    async def _do(self, step: _Send | _Release | _Copy | _Sleep) -> Any:
+        if isinstance(step, _Send):
+            return await self._http.send(step.request, stream=step.stream)
+        if isinstance(step, _Sleep):
+            return await asyncio.sleep(step.seconds)
+        if isinstance(step, _Copy):
+            async with aclosing(step.response):
+                with _file(step.dest, "wb") as out:
+                    return sum([_put(out, chunk) async for chunk in step.response.aiter_bytes()])
+        if step.read:
+            await step.response.aread()
+        return await step.response.aclose()
+
     async def request(self, method: str, path: str, *, retry_also: frozenset[int] = frozenset(),
                       content: Callable[[], Any] | None = None, stream: bool = False,
                       **kwargs: Any) -> httpx.Response:
-        policy = _Retry(self._retry.retries, self._retry.backoff, also=retry_also)
-        attempt = 0
-        while True:
-            response = None
-            try:
-                body = {"content": content()} if content is not None else {}
-                request = self._http.build_request(method, path, **body, **kwargs)
-                response = await self._http.send(request, stream=stream)
-            except httpx.TransportError:
-                if not policy.should(attempt, None):
-                    raise
-            if response is not None:
-                if not policy.should(attempt, response):
-                    if response.is_error:
-                        await response.aread()
-                        await response.aclose()
-                        raise ApiError(response.status_code, _problem(response))
-                    return response
-                await response.aclose()
-            await asyncio.sleep(policy.delay(attempt, response))
-            attempt += 1
+        return await self._run(self._call(method, path, retry_also=retry_also, content=content,
+                                          stream=stream, **kwargs))
 
     async def import_assessments(self, source: Source, *, format: str | None = None,
                                  mode: str = "atomic", submit: bool = False,
                                  finalize: bool = False, idempotency_key: str | None = None,
                                  on_sent: Callable[[int], None] | None = None) -> Job:
-        fmt = upload_format(source, format)
-        headers = {"Content-Type": MEDIA[fmt],
-                   "Idempotency-Key": idempotency_key or f"upload-{uuid.uuid4()}"}
-        if (size := size_of(source)) is not None:
-            headers["Content-Length"] = str(size)
-        response = await self.request("POST", "/v1/bulk/assessments",
-                                      retry_also=frozenset({409}),
-                                      content=lambda: _achunks(source, on_sent),
-                                      headers=headers,
-                                      params=_import_params(mode, submit, finalize))
-        return Job.from_dict(response.json())
+        return await self._run(self._import(source, format, mode, submit, finalize,
+                                            idempotency_key, on_sent))
 
     async def get_job(self, job_id: str, *, limit: int | None = None,
                       cursor: str | None = None) -> Job:
-        response = await self.request("GET", f"/v1/jobs/{job_id}",
-                                      params=_filters({"limit": limit, "cursor": cursor}))
-        return Job.from_dict(response.json())
+        return await self._run(self._get_job(job_id, limit, cursor))
 
     async def job_errors(self, job_id: str) -> AsyncIterator[JobError]:
         cursor = None
@@ -393,39 +500,15 @@ class AsyncAscentClient:
     async def wait_for_job(self, job_id: str, *, poll: float = 0.5,
                            timeout: float | None = None,
                            on_progress: Callable[[Job], None] | None = None) -> Job:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            job = await self.get_job(job_id, limit=1)
-            if on_progress:
-                on_progress(job)
-            if job.done:
-                return job
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} is still {job.status}")
-            await asyncio.sleep(poll)
-
-    async def _download(self, path: str, dest: Dest, params: dict[str, Any]) -> int:
-        response = await self.request("GET", path, params=_filters(params), stream=True)
-        written = 0
-        try:
-            with _file(dest, "wb") as out:
-                async for chunk in response.aiter_bytes():
-                    out.write(chunk)
-                    written += len(chunk)
-        finally:
-            await response.aclose()
-        return written
+        return await self._run(self._wait_for_job(job_id, poll, timeout, on_progress))
 
     async def export_assessments(self, dest: Dest, *, format: str = "csv", **filters: Any
                                  ) -> int:
-        return await self._download("/v1/assessments:export", dest,
-                                    {"format": format, **filters})
+        return await self._run(self._download(_EXPORT, dest, {"format": format, **filters}))
 
     async def cohort_readiness(self, dest: Dest, *, format: str = "csv", **filters: Any) -> int:
-        return await self._download("/v1/cohorts/readiness", dest, {"format": format, **filters})
+        return await self._run(self._download(_COHORT, dest, {"format": format, **filters}))
 
     async def readiness(self, assessment_id: str, target_level: str | None = None
                         ) -> dict[str, Any]:
-        response = await self.request("GET", f"/v1/assessments/{assessment_id}/readiness",
-                                      params=_filters({"target_level": target_level}))
-        return response.json()
+        return await self._run(self._readiness(assessment_id, target_level))

@@ -10,6 +10,7 @@ bootstrap script, by nonce.
 
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import fastapi_standalone_docs
@@ -45,20 +46,20 @@ def install(app: FastAPI) -> None:
     app.mount(f"{ASSETS}/fastapi", StaticFiles(directory=STATIC / "fastapi"), name="favicon")
     favicon = f"{ASSETS}/fastapi/favicon.png"
 
-    @app.get("/docs", include_in_schema=False)
-    def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return _page(get_swagger_ui_html(
-            openapi_url=root + app.openapi_url, title=f"{app.title} - Swagger UI",
-            swagger_js_url=root + f"{ASSETS}/swagger/swagger-ui-bundle.js",
-            swagger_css_url=root + f"{ASSETS}/swagger/swagger-ui.css",
-            swagger_favicon_url=root + favicon,
-            swagger_ui_parameters={"validatorUrl": None}))  # no badge from a public validator
+    def page(path: str, name: str, html: Callable[[str], HTMLResponse]) -> None:
+        """Serve ``html(root)`` at ``path``, ``root`` being the app's root path (behind a
+        proxy's prefix, every URL of the page starts with it)."""
+        @app.get(path, include_in_schema=False, name=name)
+        def serve(request: Request) -> HTMLResponse:
+            return _page(html(request.scope.get("root_path", "")))
 
-    @app.get("/redoc", include_in_schema=False)
-    def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return _page(get_redoc_html(
-            openapi_url=root + app.openapi_url, title=f"{app.title} - ReDoc",
-            redoc_js_url=root + f"{ASSETS}/redoc/redoc.standalone.js",
-            redoc_favicon_url=root + favicon, with_google_fonts=False))
+    page("/docs", "swagger_ui", lambda root: get_swagger_ui_html(
+        openapi_url=root + app.openapi_url, title=f"{app.title} - Swagger UI",
+        swagger_js_url=root + f"{ASSETS}/swagger/swagger-ui-bundle.js",
+        swagger_css_url=root + f"{ASSETS}/swagger/swagger-ui.css",
+        swagger_favicon_url=root + favicon,
+        swagger_ui_parameters={"validatorUrl": None}))  # no badge from a public validator
+    page("/redoc", "redoc", lambda root: get_redoc_html(
+        openapi_url=root + app.openapi_url, title=f"{app.title} - ReDoc",
+        redoc_js_url=root + f"{ASSETS}/redoc/redoc.standalone.js",
+        redoc_favicon_url=root + favicon, with_google_fonts=False))

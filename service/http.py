@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Header, Query, Request, Response
@@ -65,6 +66,22 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     return values
 
 
+def where_given(query, *filters: tuple[Any, Any]):
+    """``query`` narrowed to ``column == value`` for each (column, value) whose value is given."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+def next_page(rows: list[T], limit: int, cursor_of: Callable[[T], list[Any]]
+              ) -> tuple[list[T], str | None]:
+    """Rows read with ``limit + 1``: the page, and the cursor after its last row when more
+    follow."""
+    page = rows[:limit]
+    return page, (encode_cursor(cursor_of(page[-1])) if len(rows) > limit else None)
+
+
 class PageParams(BaseModel):
     limit: int
     after: list[Any] | None
@@ -87,3 +104,12 @@ def set_link_header(request: Request, response: Response, next_cursor: str | Non
     if next_cursor:
         url = request.url.include_query_params(cursor=next_cursor)
         response.headers["Link"] = f'<{url}>; rel="next"'
+
+
+def paged(request: Request, response: Response, limit: int | None, cursor: str | None,
+          fetch: Callable[[PageParams], tuple[list, str | None]]) -> Page:
+    """A list answer: ``fetch`` reads one page within the bounds, the `Link` header names the
+    next one."""
+    data, next_cursor = fetch(page_params(request, limit, cursor))
+    set_link_header(request, response, next_cursor)
+    return Page(data=data, next_cursor=next_cursor)

@@ -2,23 +2,55 @@
 numbered versions that go draft -> published -> retired; only a draft changes, so published
 content is immutable and a change starts the next version.
 
-Each domain describes its two tables with a ``Versioned`` and keeps what differs (content,
-publish validation, events) in its own service.
+Each domain builds its two tables on ``DocumentTable`` and ``VersionTable``, describes them
+with a ``Versioned`` and keeps what differs (content, publish validation, events) in its own
+service.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
+import sqlmodel
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlalchemy import Text
+from sqlmodel import Session, SQLModel, select
 
-from .http import encode_cursor
-from .models import utcnow
-from .problems import Conflict, NotFound
+from .http import check_if_match, next_page
+from .models import UTCDateTime, created_at_field, utcnow
+from .problems import Conflict, FieldError, InvalidInput, NotFound
+from .wire import Key, Strict, VersionNumber
 
 DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
 Status = Literal["draft", "published", "retired"]
+V = TypeVar("V")
+C = TypeVar("C")
+
+
+# --- tables ----------------------------------------------------------------------------------
+# Columns only: each table adds its own parent column, content, row_version counter (the
+# mapper's version_id_col needs the table's own Column) and relationships.
+
+class DocumentTable(SQLModel):
+    id: int | None = sqlmodel.Field(default=None, primary_key=True)
+    key: str = sqlmodel.Field(max_length=64, unique=True)
+    created_at: datetime = created_at_field()
+
+
+class VersionTable(SQLModel):
+    id: int | None = sqlmodel.Field(default=None, primary_key=True)
+    version: int
+    status: str = sqlmodel.Field(default=DRAFT, max_length=16, index=True)
+    name: str = sqlmodel.Field(max_length=200)
+    description: str = sqlmodel.Field(default="", sa_type=Text, nullable=False)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+    published_at: datetime | None = sqlmodel.Field(default=None, sa_type=UTCDateTime)
+    retired_at: datetime | None = sqlmodel.Field(default=None, sa_type=UTCDateTime)
+
+
+# --- wire ------------------------------------------------------------------------------------
 
 
 # Read shapes every versioned document lists the same way; each domain subclasses them under
@@ -32,6 +64,37 @@ class VersionSummaryBase(BaseModel):
     retired_at: datetime | None = None
 
 
+class VersionStamps(BaseModel):
+    """What a version's read shape adds to its document: ``class XVersionRead(VersionStamps,
+    XCreate)`` lists the document's fields first, then these."""
+
+    version: int
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+    retired_at: datetime | None = None
+
+
+def stamps(version) -> dict[str, Any]:
+    """A version row's ``VersionStamps`` fields, to build its read shape."""
+    return VersionStamps.model_validate(version, from_attributes=True).model_dump()
+
+
+class DocumentRef(Strict):
+    """A request's reference to a published version of a document."""
+
+    key: Key
+    version: VersionNumber | None = Field(None, description="Default: the latest published version")
+
+
+class VersionPin(BaseModel):
+    """The version of a document something was made from (read shapes)."""
+
+    key: str
+    version: int
+
+
 class DocumentSummaryBase(BaseModel):
     key: str
     name: str = Field(description="Name of the latest version")
@@ -42,11 +105,12 @@ class DocumentSummaryBase(BaseModel):
 
 
 @dataclass(frozen=True)
-class Versioned:
-    parent: Any  # table with `id` and a unique `key`
-    version: Any  # table with `version`, `status`, the parent's id and the timestamps below
-    parent_id: str  # name of the version table's column holding the parent's id
+class Versioned(Generic[V]):
+    parent: Any  # a DocumentTable
+    version: type[V]  # a VersionTable with the parent's id and a relationship to the parent
+    parent_id: str  # name of that column; the relationship has the name without "_id"
     noun: str  # "rubric", "template": used in problem details
+    etag: Callable[[V], str]  # the version's ETag
     # Loader options for what a version read here comes with (its content, its parent):
     # relationships never load lazily (the models say lazy="raise").
     loads: tuple = ()
@@ -66,18 +130,41 @@ class Versioned:
             raise Conflict(f"A {self.noun} with key '{key}' exists; start a new version "
                            "instead.")
 
+    def first_draft(self, session: Session, key: str):
+        """Version 1 of a new document, unfilled (409 when the key is taken)."""
+        self.require_new(session, key)
+        return self.version(**{self._relation: self.parent(key=key)}, version=1, status=DRAFT)
+
+    def next_draft(self, session: Session, key: str) -> tuple[Any, Any]:
+        """(latest version, the next one as an unfilled draft); 409 when a draft is open."""
+        parent, latest = self.latest_closed(session, key)
+        return latest, self.version(**{self._relation: parent}, version=latest.version + 1,
+                                    status=DRAFT)
+
+    @property
+    def _relation(self) -> str:
+        return self.parent_id.removesuffix("_id")  # "template_id" -> the "template" relationship
+
     def _of(self, key: str):
         return (select(self.version).join(self.parent).where(self.parent.key == key)
                 .options(*self.loads))
 
-    def get(self, session: Session, key: str, number: int):
+    def get(self, session: Session, key: str, number: int) -> V:
         found = session.exec(self._of(key).where(self.version.version == number)).first()
         if found is None:
             self.get_parent(session, key)  # 404 names the document when it is unknown
             raise NotFound(f"{self.noun.title()} '{key}' has no version {number}.")
         return found
 
-    def latest_published(self, session: Session, key: str):
+    def get_matching(self, session: Session, key: str, number: int, if_match: str | None, *,
+                     required: bool = False) -> V:
+        """The version a change names, if `If-Match` names it too (412 when it names another;
+        428 when it is missing and ``required``)."""
+        found = self.get(session, key, number)
+        check_if_match(if_match, self.etag(found), required=required)
+        return found
+
+    def latest_published(self, session: Session, key: str) -> V:
         found = session.exec(self._of(key).where(self.version.status == PUBLISHED)
                              .order_by(self.version.version.desc()).limit(1)).first()
         if found is None:
@@ -107,11 +194,9 @@ class Versioned:
             query = query.where(self.parent.id.in_(
                 select(getattr(self.version, self.parent_id))
                 .where(self.version.status == status)))
-        parents = list(session.exec(query))
-        page, more = parents[:limit], len(parents) > limit
+        page, next_cursor = next_page(list(session.exec(query)), limit, lambda last: [last.key])
         summaries = self._summaries(session, summary, [p.id for p in page])
-        return ([summaries[p.id] for p in page],
-                encode_cursor([page[-1].key]) if more and page else None)
+        return [summaries[p.id] for p in page], next_cursor
 
     def _summaries(self, session: Session, summary: type[DocumentSummaryBase],
                    parent_ids: list[int]) -> dict[int, Any]:
@@ -141,6 +226,23 @@ class Versioned:
             select(self.version).where(getattr(self.version, self.parent_id) == parent.id)
             .order_by(self.version.version))
         return [summary.model_validate(v, from_attributes=True) for v in versions]
+
+
+def write(session: Session, version: V, content: C, fill: Callable[[V, C], None]) -> V:
+    """(Re)write a draft's content with the domain's ``fill`` and flush it."""
+    fill(version, content)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def publish(session: Session, version, errors: Callable[[], list[FieldError]]) -> None:
+    """Publish a draft when ``errors()`` finds no broken rule (else 422 listing them all)."""
+    require_draft(version, "published")
+    if found := errors():
+        raise InvalidInput(f"Version {version.version} cannot be published: "
+                           f"{len(found)} problem(s).", found)
+    mark_published(session, version)
 
 
 def require_draft(version, action: str) -> None:

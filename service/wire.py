@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import Strict as StrictMode
 from yaml.composer import ComposerError
 
@@ -21,6 +21,7 @@ Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
 ExternalId = Annotated[str, StringConstraints(pattern=EXTERNAL_ID_PATTERN)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
+VersionNumber = Annotated[int, Field(ge=1, le=1_000_000)]  # of a rubric, template or policy
 
 
 # What JSON can only carry as text (an enum's value, a UUID) is taken from text even by the

@@ -7,7 +7,7 @@ from .. import sync
 from ..auth.deps import require
 from ..auth.principal import Principal
 from ..db import SessionDep
-from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
+from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, paged, set_link_header
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from ..sync import SyncPage, UpdatedSince
@@ -142,9 +142,6 @@ def supersede(assessment_id: AssessmentId, session: SessionDep, principal: Write
 def history(assessment_id: AssessmentId, request: Request, response: Response,
             session: SessionDep, principal: Reader, limit: Limit = None, cursor: Cursor = None):
     """The audit trail in order: who (principal) did what and when. Append-only."""
-    page = page_params(request, limit, cursor)
-    found = service.get_assessment(session, assessment_id, principal)
-    data, next_cursor = service.list_history(session, found, principal, limit=page.limit,
-                                             after=page.after)
-    set_link_header(request, response, next_cursor)
-    return Page(data=data, next_cursor=next_cursor)
+    return paged(request, response, limit, cursor, lambda page: service.list_history(
+        session, service.get_assessment(session, assessment_id, principal), principal,
+        limit=page.limit, after=page.after))

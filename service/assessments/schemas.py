@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from ..wire import ExternalId, Key, Strict
+from .. import versioning
+from ..wire import ExternalId, Key, Strict, VersionNumber
 from .roles import RoleName
 
 Status = Literal["draft", "submitted", "finalized", "superseded"]
@@ -15,15 +16,13 @@ Cycle = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Evidence = Annotated[str, StringConstraints(max_length=5000)]
 
 
-class RubricRef(Strict):
-    key: Key
-    version: int | None = Field(None, ge=1, le=1_000_000,
-                                description="A published version; default: the latest one")
+class RubricRef(versioning.DocumentRef):
+    version: VersionNumber | None = Field(
+        None, description="A published version; default: the latest one")
 
 
-class RubricPin(BaseModel):
-    key: str
-    version: int
+class RubricPin(versioning.VersionPin):
+    pass
 
 
 class AssessmentCreate(Strict):

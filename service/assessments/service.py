@@ -17,7 +17,7 @@ Anything they may not see is 404, so existence does not leak.
 """
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 
 from .. import events, sync
 from ..auth.principal import Principal
-from ..http import encode_cursor, etag
+from ..http import etag, next_page, where_given
 from ..models import utcnow
 from ..people import service as people
 from ..problems import Conflict, Forbidden, InvalidInput, NotFound
@@ -159,13 +159,10 @@ def _listed(principal: Principal, *, person: str | None, rubric: str | None,
             return None
         person = me
     query = select(Assessment).options(*_RATINGS)
-    for column, value in ((Assessment.person_external_id, person),
-                          (Assessment.rubric_key, rubric), (Assessment.status, status),
-                          (Assessment.cycle, cycle), (Assessment.org_unit, org_unit),
-                          (Assessment.target_level, target_level)):
-        if value is not None:
-            query = query.where(column == value)
-    return query
+    return where_given(query, (Assessment.person_external_id, person),
+                       (Assessment.rubric_key, rubric), (Assessment.status, status),
+                       (Assessment.cycle, cycle), (Assessment.org_unit, org_unit),
+                       (Assessment.target_level, target_level))
 
 
 def list_assessments(session: Session, principal: Principal, *, person: str | None = None,
@@ -184,10 +181,8 @@ def list_assessments(session: Session, principal: Principal, *, person: str | No
         query = query.where(or_(Assessment.created_at > created_at,
                                 and_(Assessment.created_at == created_at,
                                      Assessment.id > last_id)))
-    found = list(session.exec(query))
-    page, more = found[:limit], len(found) > limit
-    next_cursor = (encode_cursor([page[-1].created_at.isoformat(), page[-1].id.hex])
-                   if more else None)
+    page, next_cursor = next_page(list(session.exec(query)), limit,
+                                  lambda last: [last.created_at.isoformat(), last.id.hex])
     return [to_read(a, principal) for a in page], next_cursor
 
 
@@ -218,11 +213,10 @@ def list_history(session: Session, assessment: Assessment, principal: Principal,
              .order_by(AssessmentEvent.seq).limit(limit + 1))
     if after:
         query = query.where(AssessmentEvent.seq > _int(after[0]))
-    found = list(session.exec(query))
-    page, more = found[:limit], len(found) > limit
-    data = [AssessmentEventRead(seq=e.seq, action=e.action, principal=e.principal, at=e.at,
-                                details=_shown_details(e.details, principal)) for e in page]
-    return data, (encode_cursor([page[-1].seq]) if more else None)
+    page, next_cursor = next_page(list(session.exec(query)), limit, lambda last: [last.seq])
+    return [AssessmentEventRead(seq=e.seq, action=e.action, principal=e.principal, at=e.at,
+                                details=_shown_details(e.details, principal))
+            for e in page], next_cursor
 
 
 def _int(value: Any) -> int:
@@ -328,27 +322,32 @@ def _require_status(assessment: Assessment, allowed: str | set[str], action: str
                        current_status=assessment.status)
 
 
-def submit(session: Session, assessment: Assessment, principal: Principal) -> Assessment:
-    _forbid_person_bound(principal, "submit assessments")
-    _require_status(assessment, DRAFT, "submitted")
-    assessment.status, assessment.submitted_at = SUBMITTED, utcnow()
+def _advance(session: Session, assessment: Assessment, principal: Principal, verb: str,
+             source: str, target: str, event: Callable[[AssessmentRead], events.Event]
+             ) -> Assessment:
+    """One step forward in the lifecycle: checked, stamped (``<target>_at``), recorded in the
+    history and announced by ``event`` in this transaction."""
+    _forbid_person_bound(principal, f"{verb} assessments")
+    _require_status(assessment, source, target)
+    assessment.status = target
+    setattr(assessment, f"{target}_at", utcnow())
     _touch(session, assessment)
-    _record(session, assessment, "submitted", principal, {"from": DRAFT, "to": SUBMITTED})
-    # Webhooks write their outbox row from this event (service/events.py).
-    events.emit(session, events.AssessmentSubmitted(to_read(assessment)))
+    _record(session, assessment, target, principal, {"from": source, "to": target})
+    events.emit(session, event(to_read(assessment)))
     return assessment
+
+
+def submit(session: Session, assessment: Assessment, principal: Principal) -> Assessment:
+    # Webhooks write their outbox row from this event (service/events.py).
+    return _advance(session, assessment, principal, "submit", DRAFT, SUBMITTED,
+                    events.AssessmentSubmitted)
 
 
 def finalize(session: Session, assessment: Assessment, principal: Principal) -> Assessment:
-    _forbid_person_bound(principal, "finalize assessments")
-    _require_status(assessment, SUBMITTED, "finalized")
-    assessment.status, assessment.finalized_at = FINALIZED, utcnow()
-    _touch(session, assessment)
-    _record(session, assessment, "finalized", principal, {"from": SUBMITTED, "to": FINALIZED})
     # Readiness stores its report snapshot and webhooks their outbox row from this event, in
     # this transaction (service/events.py): a finalized assessment always has both.
-    events.emit(session, events.AssessmentFinalized(to_read(assessment)))
-    return assessment
+    return _advance(session, assessment, principal, "finalize", SUBMITTED, FINALIZED,
+                    events.AssessmentFinalized)
 
 
 def supersede(session: Session, assessment: Assessment, principal: Principal) -> Assessment:

@@ -28,6 +28,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import Connection, Engine, text, update
@@ -48,6 +49,16 @@ def lock_key(job_id: uuid.UUID) -> int:
     """A job's advisory lock: the first 64 bits of its id, as PostgreSQL's signed bigint."""
     return int.from_bytes(job_id.bytes[:8], "big", signed=True)
 
+
+def running(thread: threading.Thread | None, target: Callable[[], None], name: str
+            ) -> threading.Thread:
+    """``thread`` while it is alive, else a new daemon thread running ``target``, started
+    (callers hold their lock, so two callers never start two)."""
+    if thread is not None and thread.is_alive():
+        return thread
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
 
 class JobLeases:
     """The jobs this process owns in one database, and the proof of it (see module doc)."""
@@ -134,10 +145,7 @@ class JobLeases:
 
     def _start_heartbeat(self) -> None:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._beat, name="ascent-bulk-heartbeat",
-                                                daemon=True)
-                self._thread.start()
+            self._thread = running(self._thread, self._beat, "ascent-bulk-heartbeat")
 
     def beat(self) -> None:
         """Refresh ``heartbeat_at`` of every owned job still named after this process."""

@@ -51,7 +51,7 @@ from ..problems import InvalidInput, ProblemError
 from ..settings import Settings
 from ..wire import escape_nul
 from . import parsers
-from .leases import HOST, RUNNER_ID, STALE, JobLeases, leases_for
+from .leases import HOST, RUNNER_ID, STALE, JobLeases, leases_for, running
 from .models import (
     ACTIVE,
     ATOMIC,
@@ -531,10 +531,7 @@ class JobRunner:
             return  # jobs wait for run_pending() (tests) or another process
         self._queue.put(job_id)
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="ascent-bulk",
-                                                daemon=True)
-                self._thread.start()
+            self._thread = running(self._thread, self._run, "ascent-bulk")
 
     def run_pending(self) -> None:
         """Run every job submitted so far in the calling thread (when the worker is off)."""

@@ -10,10 +10,21 @@ from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+)
 from strawberry.scalars import JSON
 
+from ..assessments.schemas import RubricRef
+from ..outlines.schemas import TemplateRef
 from ..problems import FieldError, InvalidInput, field_path
+from ..readiness.schemas import CohortFilters
 from .types import OutlineStatus, RaterRole
 
 M = TypeVar("M", bound=BaseModel)
@@ -87,11 +98,9 @@ class PeopleFilters(BaseModel):
 
 # --- assessments -------------------------------------------------------------------------------
 
-@strawberry.input
+@strawberry.experimental.pydantic.input(model=RubricRef, all_fields=True)
 class RubricRefInput:
-    key: str
-    version: int | None = strawberry.field(
-        default=None, description="A published version; default: the latest one")
+    pass
 
 
 @strawberry.input(description="`POST /v1/assessments`")
@@ -130,35 +139,27 @@ class RatingChangeInput:
     evidence: str | None = None
 
 
-@strawberry.input
+@strawberry.experimental.pydantic.input(model=CohortFilters, all_fields=True)
 class CohortFilter:
-    org_unit: str | None = None
-    manager: str | None = None
-    rubric: str | None = None
-    cycle: str | None = None
-    current_level: str | None = None
-    target_level: str | None = None
+    pass
 
 
-class CohortFilterBounds(BaseModel):
-    """The bounds REST puts on the query parameters of `GET /v1/cohorts/readiness`."""
+def bounded(model: type[M], bound: Any) -> type[M]:
+    """``model`` with every field's value under ``bound``, as REST bounds the query parameters
+    it reads ``model`` from."""
+    return create_model(f"{model.__name__}Bounds", __config__=ConfigDict(extra="forbid"),
+                        **{name: (bound | None, None) for name in model.model_fields})
 
-    model_config = ConfigDict(extra="forbid")
-    org_unit: Filter | None = None
-    manager: Filter | None = None
-    rubric: Filter | None = None
-    cycle: Filter | None = None
-    current_level: Filter | None = None
-    target_level: Filter | None = None
+
+# The bounds of `GET /v1/cohorts/readiness`.
+CohortFilterBounds = bounded(CohortFilters, Filter)
 
 
 # --- outlines ----------------------------------------------------------------------------------
 
-@strawberry.input
+@strawberry.experimental.pydantic.input(model=TemplateRef, all_fields=True)
 class TemplateRefInput:
-    key: str
-    version: int | None = strawberry.field(
-        default=None, description="Default: the latest published version")
+    pass
 
 
 @strawberry.input(description="`POST /v1/outlines`")

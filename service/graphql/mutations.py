@@ -4,7 +4,8 @@ service function, which enforces the person-bound rules. Each runs in a savepoin
 request's transaction (``Context.write``): a failing mutation leaves nothing behind."""
 
 import uuid
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import strawberry
 from pydantic import BaseModel
@@ -63,12 +64,9 @@ class Mutation:
     @strawberry.mutation(description="Start a draft assessment (needs `assessments:write`; not "
                                      "for person-bound credentials)")
     async def create_assessment(self, info: Info, input: AssessmentInput) -> Assessment | None:
-        ctx = info.context
-        principal = ctx.require("assessments:write")
-        with arguments("input"):
-            data = to_model(AssessmentCreate, input)
-            return await ctx.write(lambda: assessment_of(
-                assessments.create_assessment(ctx.session, data, principal), ctx))
+        return await _create(info, "assessments:write", AssessmentCreate, input,
+                             assessments.create_assessment,
+                             lambda found: assessment_of(found, info.context))
 
     @strawberry.mutation(description="Replace one rater's ratings on a draft (needs "
                                      "`assessments:write`). `ifMatch` is required.")
@@ -102,12 +100,8 @@ class Mutation:
     @strawberry.mutation(description="Write an outline from a published template version "
                                      "(needs `outlines:write`)")
     async def create_outline(self, info: Info, input: OutlineInput) -> Outline | None:
-        ctx = info.context
-        principal = ctx.require("outlines:write")
-        with arguments("input"):
-            data = to_model(OutlineCreate, input)
-            return await ctx.write(lambda: outline_of(
-                outlines.create_outline(ctx.session, data, principal)))
+        return await _create(info, "outlines:write", OutlineCreate, input,
+                             outlines.create_outline, outline_of)
 
     @strawberry.mutation(description="What-if: the report with these rating changes beside the "
                                      "current one; stores nothing (needs `readiness:read`)")
@@ -121,6 +115,17 @@ class Mutation:
             result = await ctx.run(readiness.simulate, ctx.session, assessment_id, principal,
                                    body)
         return Simulation.of(result)
+
+
+async def _create(info: Info, scope: str, model: type[BaseModel], input: Any,
+                  create: Callable[..., Any], answer: Callable[[Any], Any]) -> Any:
+    """``create(session, body, principal)`` with ``input`` read as REST's ``model``; errors
+    name the input's fields."""
+    ctx = info.context
+    principal = ctx.require(scope)
+    with arguments("input"):
+        data = to_model(model, input)
+        return await ctx.write(lambda: answer(create(ctx.session, data, principal)))
 
 
 async def _transition(info: Info, action, assessment_id: uuid.UUID, if_match: str | None

@@ -50,6 +50,18 @@ def _page(ctx: Context, first: int | None, after: str | None) -> tuple[int, list
     return min(first or settings.page_size_default, settings.page_size_max), cursor
 
 
+async def _documents(info: Info, scope: str, listing, summary: type[RubricSummary],
+                     status: VersionStatus | None, first: int | None, after: str | None
+                     ) -> Connection:
+    """A page of versioned documents (rubrics, templates) by key."""
+    ctx = info.context
+    ctx.require(scope)
+    limit, cursor = _page(ctx, first, after)
+    data, next_cursor = await ctx.run(lambda: listing(
+        ctx.session, status=status and status.value, limit=limit, after=cursor))
+    return Connection.of([(encode_cursor([s.key]), summary.of(s)) for s in data], next_cursor)
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Rubrics by key, with their latest, published and draft "
@@ -57,13 +69,8 @@ class Query:
     async def rubrics(self, info: Info, status: VersionStatus | None = None,
                       first: int | None = None, after: str | None = None
                       ) -> Connection[RubricSummary] | None:
-        ctx = info.context
-        ctx.require("rubrics:read")
-        limit, cursor = _page(ctx, first, after)
-        data, next_cursor = await ctx.run(lambda: rubrics.list_rubrics(
-            ctx.session, status=status and status.value, limit=limit, after=cursor))
-        return Connection.of([(encode_cursor([s.key]), RubricSummary.of(s)) for s in data],
-                             next_cursor)
+        return await _documents(info, "rubrics:read", rubrics.list_rubrics, RubricSummary,
+                                status, first, after)
 
     @strawberry.field(description="A rubric version; without `version`, the latest published "
                                   "one (needs `rubrics:read`)")
@@ -122,13 +129,8 @@ class Query:
     async def templates(self, info: Info, status: VersionStatus | None = None,
                         first: int | None = None, after: str | None = None
                         ) -> Connection[TemplateSummary] | None:
-        ctx = info.context
-        ctx.require("templates:read")
-        limit, cursor = _page(ctx, first, after)
-        data, next_cursor = await ctx.run(lambda: outlines.list_templates(
-            ctx.session, status=status and status.value, limit=limit, after=cursor))
-        return Connection.of([(encode_cursor([s.key]), TemplateSummary.of(s)) for s in data],
-                             next_cursor)
+        return await _documents(info, "templates:read", outlines.list_templates, TemplateSummary,
+                                status, first, after)
 
     @strawberry.field(description="A template version; without `version`, the latest "
                                   "published one (needs `templates:read`)")

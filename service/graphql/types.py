@@ -7,19 +7,24 @@ null with an error of its own, and the rest of the answer stands.
 """
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args
 
 import strawberry
 from strawberry.scalars import JSON
 
+from .. import versioning
 from ..assessments import roles
+from ..assessments import schemas as assessment_schemas
 from ..assessments.schemas import AssessmentRead
+from ..outlines import schemas as outline_schemas
 from ..outlines.schemas import OutlineRead, TemplateVersionRead
 from ..outlines.schemas import TemplateSummary as TemplateSummaryRead
 from ..people.schemas import PersonRead
+from ..readiness import schemas as readiness_schemas
 from ..readiness.schemas import CohortReport
 from ..rubrics.schemas import RubricSummary as RubricSummaryRead
 from ..rubrics.schemas import RubricVersionRead
@@ -33,68 +38,19 @@ T = TypeVar("T")
 
 # --- enums (the REST values, so answers compare one to one) ----------------------------------
 
-@strawberry.enum
-class VersionStatus(Enum):
-    draft = "draft"
-    published = "published"
-    retired = "retired"
+def enum_of(name: str, values: Iterable[str]) -> type[Enum]:
+    """A GraphQL enum whose names are the wire values (``get_args`` of a schema's Literal)."""
+    return strawberry.enum(Enum(name, {v: v for v in values}))
 
 
-@strawberry.enum
-class AssessmentStatus(Enum):
-    draft = "draft"
-    submitted = "submitted"
-    finalized = "finalized"
-    superseded = "superseded"
-
-
-# The shared roles; GraphQL names them by their wire values (self, manager, ...).
-RaterRole = strawberry.enum(Enum("RaterRole", {r.value: r.value for r in roles.RaterRole}))
-
-
-@strawberry.enum
-class Band(Enum):
-    ready_now = "ready_now"
-    ready_soon = "ready_soon"
-    developing = "developing"
-    not_yet = "not_yet"
-
-
-@strawberry.enum
-class ConfidenceLevel(Enum):
-    high = "high"
-    medium = "medium"
-    low = "low"
-
-
-@strawberry.enum
-class ReadinessFlag(Enum):
-    gate_unmet = "gate_unmet"
-    blind_spot = "blind_spot"
-    hidden_strength = "hidden_strength"
-    no_evidence = "no_evidence"
-    unrated = "unrated"
-
-
-@strawberry.enum
-class OutlineStatus(Enum):
-    draft = "draft"
-    active = "active"
-    done = "done"
-    dropped = "dropped"
-
-
-@strawberry.enum
-class FieldType(Enum):
-    text = "text"
-    markdown = "markdown"
-    enum = "enum"
-    date = "date"
-    integer = "integer"
-    list = "list"
-    competency = "competency"
-    level = "level"
-    person = "person"
+VersionStatus = enum_of("VersionStatus", get_args(versioning.Status))
+AssessmentStatus = enum_of("AssessmentStatus", get_args(assessment_schemas.Status))
+RaterRole = enum_of("RaterRole", (r.value for r in roles.RaterRole))
+Band = enum_of("Band", get_args(readiness_schemas.Band))
+ConfidenceLevel = enum_of("ConfidenceLevel", get_args(readiness_schemas.ConfidenceLevel))
+ReadinessFlag = enum_of("ReadinessFlag", get_args(readiness_schemas.Flag))
+OutlineStatus = enum_of("OutlineStatus", get_args(outline_schemas.OutlineStatus))
+FieldType = enum_of("FieldType", get_args(outline_schemas.FieldType))
 
 
 # --- pagination (Relay-style connections over the REST cursors) ------------------------------
@@ -194,6 +150,14 @@ class Competency:
     recommendations: list[Recommendation]
 
 
+def _document(read: RubricVersionRead | TemplateVersionRead) -> dict[str, Any]:
+    """What a versioned document's GraphQL type shares: identity, name and lifecycle."""
+    return {"key": read.key, "version": read.version, "status": VersionStatus(read.status),
+            "name": read.name, "description": read.description,
+            **{stamp: getattr(read, stamp)
+               for stamp in ("created_at", "updated_at", "published_at", "retired_at")}}
+
+
 @strawberry.type(description="A rubric version: the ladder of levels and what each expects")
 class Rubric:
     key: str
@@ -213,8 +177,7 @@ class Rubric:
     @classmethod
     def of(cls, r: RubricVersionRead) -> "Rubric":
         return cls(
-            key=r.key, version=r.version, status=VersionStatus(r.status), name=r.name,
-            description=r.description, policy=r.policy,
+            **_document(r), policy=r.policy,
             scale=Scale(min=r.scale.min, max=r.scale.max,
                         labels=[ScaleLabel(value=k, label=v) for k, v in r.scale.labels.items()]),
             levels=[Level(key=lv.key, name=lv.name, order=lv.order, summary=lv.summary)
@@ -228,9 +191,7 @@ class Rubric:
                 recommendations=[Recommendation(
                     kind=x.kind, title=x.title, detail=x.detail, levels=x.levels,
                     kind_of_work=x.kind_of_work) for x in c.recommendations])
-                for c in r.competencies],
-            created_at=r.created_at, updated_at=r.updated_at, published_at=r.published_at,
-            retired_at=r.retired_at)
+                for c in r.competencies])
 
 
 @strawberry.type
@@ -254,25 +215,14 @@ class TemplateSummary(RubricSummary):
 
 # --- readiness ---------------------------------------------------------------------------------
 
-@strawberry.type
+# Types that are a read model field for field derive from it; only enum fields are restated.
+@strawberry.experimental.pydantic.type(model=readiness_schemas.Confidence, all_fields=True)
 class Confidence:
     level: ConfidenceLevel
-    value: float
-    reasons: list[str]
 
 
-@strawberry.type
+@strawberry.experimental.pydantic.type(model=readiness_schemas.CompetencyResult, all_fields=True)
 class CompetencyReadiness:
-    key: str
-    weight: float
-    expected_current: int
-    expected_target: int
-    observed: float | None
-    observed_raw: float | None = strawberry.field(
-        default=None, description="As rated, before rater adjustment (adjusted reports only)")
-    gap: float
-    progress: float
-    contribution: float
     flags: list[ReadinessFlag]
 
 
@@ -328,18 +278,13 @@ class ReadinessReport:
 
     @classmethod
     def of(cls, r: dict[str, Any]) -> "ReadinessReport":
-        c = r["confidence"]
         return cls(
             score=r["score"], band=Band(r["band"]), coverage=r["coverage"],
             current_level=r["current_level"], target_level=r["target_level"],
-            confidence=Confidence(level=ConfidenceLevel(c["level"]), value=c["value"],
-                                  reasons=c["reasons"]),
-            competencies=[CompetencyReadiness(
-                key=x["key"], weight=x["weight"], expected_current=x["expected_current"],
-                expected_target=x["expected_target"], observed=x["observed"], gap=x["gap"],
-                progress=x["progress"], contribution=x["contribution"],
-                observed_raw=x.get("observed_raw"),
-                flags=[ReadinessFlag(f) for f in x["flags"]]) for x in r["competencies"]],
+            confidence=Confidence.from_pydantic(
+                readiness_schemas.Confidence.model_validate(r["confidence"])),
+            competencies=[CompetencyReadiness.from_pydantic(
+                readiness_schemas.CompetencyResult.model_validate(x)) for x in r["competencies"]],
             gates=[Gate(competency=g["competency"], met=g["met"]) for g in r["gates"]],
             top_gaps=[TopGap(competency=g["competency"], gap=g["gap"], recommendations=[
                 Recommendation(kind=x["kind"], title=x["title"], detail=x.get("detail", ""))
@@ -377,14 +322,9 @@ class Simulation:
                                         band_change=d["band_change"]))
 
 
-@strawberry.type
+@strawberry.experimental.pydantic.type(model=readiness_schemas.CohortFilters, all_fields=True)
 class CohortFilters:
-    org_unit: str | None
-    manager: str | None
-    rubric: str | None
-    cycle: str | None
-    current_level: str | None
-    target_level: str | None
+    pass
 
 
 @strawberry.type
@@ -433,7 +373,7 @@ class CohortReadiness:
     @classmethod
     def of(cls, r: CohortReport) -> "CohortReadiness":
         return cls(
-            filters=CohortFilters(**r.filters.model_dump()), people=r.people,
+            filters=CohortFilters.from_pydantic(r.filters), people=r.people,
             bands=[BandCount(band=Band(b), people=n) for b, n in r.bands.items()],
             score=ScoreDistribution(**r.score),
             heat_map=[HeatRow(competency=h.competency, mean_gap=h.mean_gap,
@@ -477,39 +417,26 @@ class Template:
 
     @classmethod
     def of(cls, t: TemplateVersionRead) -> "Template":
-        return cls(
-            key=t.key, version=t.version, status=VersionStatus(t.status), name=t.name,
-            description=t.description,
-            fields=[TemplateField(**(f.model_dump() | {"type": FieldType(f.type)}))
-                    for f in t.fields],
-            created_at=t.created_at, updated_at=t.updated_at, published_at=t.published_at,
-            retired_at=t.retired_at)
+        return cls(**_document(t), fields=[
+            TemplateField(**(f.model_dump() | {"type": FieldType(f.type)})) for f in t.fields])
 
 
-@strawberry.type(description="A document written from a published template version")
-class Outline:
-    id: uuid.UUID
+@strawberry.experimental.pydantic.type(model=OutlineRead, all_fields=True)
+class _OutlineRead:
     template: VersionRef
-    title: str
     status: OutlineStatus
+    values: JSON
+
+
+# OutlineRead's fields (a subclass, so that `etag` comes after them), and the REST ETag.
+@strawberry.type(description="A document written from a published template version")
+class Outline(_OutlineRead):
     values: JSON = strawberry.field(description="Field key -> value, as the template defines")
-    person: str | None
-    assessment_id: uuid.UUID | None
-    competencies: list[str]
-    owner: str | None
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
     etag: str = strawberry.field(description="The REST `ETag` of this version of the outline")
 
     @classmethod
     def of(cls, o: OutlineRead, etag: str) -> "Outline":
-        return cls(
-            id=o.id, template=VersionRef(key=o.template.key, version=o.template.version),
-            title=o.title, status=OutlineStatus(o.status), values=o.values, person=o.person,
-            assessment_id=o.assessment_id, competencies=o.competencies, owner=o.owner,
-            created_by=o.created_by, created_at=o.created_at, updated_at=o.updated_at,
-            etag=etag)
+        return cls(**dict(o), etag=etag)
 
 
 # --- people and assessments --------------------------------------------------------------------

@@ -9,21 +9,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, Uuid
 from sqlmodel import Field, Relationship, SQLModel
 
-from ..models import UTCDateTime, created_at_field, row_version_column
+from .. import versioning
+from ..models import created_at_field, row_version_column
 from ..versioning import DRAFT, PUBLISHED, RETIRED  # noqa: F401  (re-exported)
 
 ACTIVE, DONE, DROPPED = "active", "done", "dropped"  # outline statuses besides DRAFT
 
 
-class Template(SQLModel, table=True):
+class Template(versioning.DocumentTable, table=True):
     __tablename__ = "outline_template"
-
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=64, unique=True)
-    created_at: datetime = created_at_field()
 
     versions: list["TemplateVersion"] = Relationship(back_populates="template")
 
@@ -31,26 +28,17 @@ class Template(SQLModel, table=True):
 _template_row_version = row_version_column()
 
 
-class TemplateVersion(SQLModel, table=True):
+class TemplateVersion(versioning.VersionTable, table=True):
     __tablename__ = "outline_template_version"
     __table_args__ = (UniqueConstraint("template_id", "version"),)
     __mapper_args__ = {"version_id_col": _template_row_version}
 
-    id: int | None = Field(default=None, primary_key=True)
     template_id: int = Field(sa_column=Column(
         Integer, ForeignKey("outline_template.id", ondelete="CASCADE"), nullable=False,
         index=True))
-    version: int
-    status: str = Field(default=DRAFT, max_length=16, index=True)
-    name: str = Field(max_length=200)
-    description: str = Field(default="", sa_column=Column(Text, nullable=False))
     fields: list[dict[str, Any]] = Field(default_factory=list,
                                          sa_column=Column(JSON, nullable=False))
     row_version: int | None = Field(default=None, sa_column=_template_row_version)
-    created_at: datetime = created_at_field()
-    updated_at: datetime = created_at_field()
-    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     # lazy="raise" here and below: queries load what they use (service.DOCS, service._OUTLINE).
     template: Template = Relationship(back_populates="versions",

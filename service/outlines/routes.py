@@ -11,7 +11,7 @@ from .. import sync
 from ..auth.deps import authorize, require
 from ..auth.principal import Principal
 from ..db import SessionDep
-from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
+from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, paged, set_link_header
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from ..sync import SyncPage, UpdatedSince
@@ -66,11 +66,8 @@ def list_templates(
     limit: Limit = None,
     cursor: Cursor = None,
 ):
-    page = page_params(request, limit, cursor)
-    data, next_cursor = service.list_templates(session, status=status, limit=page.limit,
-                                               after=page.after)
-    set_link_header(request, response, next_cursor)
-    return Page(data=data, next_cursor=next_cursor)
+    return paged(request, response, limit, cursor, lambda page: service.list_templates(
+        session, status=status, limit=page.limit, after=page.after))
 
 
 @templates.post("", status_code=201, response_model=TemplateVersionRead,
@@ -114,8 +111,7 @@ def update_version(key: TemplateKey, version: VersionNo, data: TemplateUpdate,
                    response: Response, session: SessionDep, _: TemplateWriter,
                    if_match: IfMatch = None):
     """Replace a draft's content. Needs `If-Match`; published versions are immutable (409)."""
-    found = service.get_version(session, key, version)
-    check_if_match(if_match, service.version_etag(found))
+    found = service.get_matching(session, key, version, if_match, required=True)
     return _version(response, service.update_draft(session, found, data))
 
 
@@ -124,8 +120,7 @@ def update_version(key: TemplateKey, version: VersionNo, data: TemplateUpdate,
 def publish_version(key: TemplateKey, version: VersionNo, response: Response,
                     session: SessionDep, _: TemplateWriter, if_match: IfMatch = None):
     """Check and publish a draft (422 lists every rule broken). `If-Match` is honoured."""
-    found = service.get_version(session, key, version)
-    check_if_match(if_match, service.version_etag(found), required=False)
+    found = service.get_matching(session, key, version, if_match)
     return _version(response, service.publish(session, found))
 
 
@@ -134,8 +129,7 @@ def publish_version(key: TemplateKey, version: VersionNo, response: Response,
 def retire_version(key: TemplateKey, version: VersionNo, response: Response,
                    session: SessionDep, _: TemplateWriter, if_match: IfMatch = None):
     """Retire a published version: its outlines stay readable, new outlines stop using it."""
-    found = service.get_version(session, key, version)
-    check_if_match(if_match, service.version_etag(found), required=False)
+    found = service.get_matching(session, key, version, if_match)
     return _version(response, service.retire(session, found))
 
 

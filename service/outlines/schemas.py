@@ -69,13 +69,8 @@ class TemplateUpdate(TemplateContent):
     """Full replacement of a draft's content."""
 
 
-class TemplateVersionRead(TemplateCreate):
-    version: int
-    status: Status
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None = None
-    retired_at: datetime | None = None
+class TemplateVersionRead(versioning.VersionStamps, TemplateCreate):
+    pass
 
 
 class TemplateVersionSummary(versioning.VersionSummaryBase):
@@ -86,15 +81,12 @@ class TemplateSummary(versioning.DocumentSummaryBase):
     pass
 
 
-class TemplateRef(Strict):
-    key: Key
-    version: int | None = Field(None, ge=1, le=1_000_000,
-                                description="Default: the latest published version")
+class TemplateRef(versioning.DocumentRef):
+    pass
 
 
-class PinnedTemplate(BaseModel):
-    key: str
-    version: int
+class PinnedTemplate(versioning.VersionPin):
+    pass
 
 
 class OutlineContent(Strict):

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from .. import sync, versioning
 from ..assessments import service as assessments
 from ..auth.principal import Principal
-from ..http import encode_cursor, etag
+from ..http import etag, next_page, where_given
 from ..models import utcnow
 from ..people import service as people
 from ..problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, field_path
@@ -65,8 +65,13 @@ EDITABLE = frozenset({DRAFT, ACTIVE})
 
 # === templates ===============================================================================
 
-DOCS = versioning.Versioned(Template, TemplateVersion, "template_id", "template",
+def version_etag(version: TemplateVersion) -> str:
+    return etag(version.template.key, version.version, version.row_version)
+
+
+DOCS = versioning.Versioned(Template, TemplateVersion, "template_id", "template", version_etag,
                             loads=(selectinload(TemplateVersion.template),))
+get_version, get_matching, get_latest_published = DOCS.get, DOCS.get_matching, DOCS.latest_published
 # An outline comes with its template version (and that version's template) and its links.
 _OUTLINE = (selectinload(Outline.template_version).selectinload(TemplateVersion.template),
             selectinload(Outline.competency_links))
@@ -74,22 +79,6 @@ _OUTLINE = (selectinload(Outline.template_version).selectinload(TemplateVersion.
 
 def _outlines():
     return select(Outline).options(*_OUTLINE)
-
-
-def _template(session: Session, key: str) -> Template:
-    return DOCS.get_parent(session, key)
-
-
-def get_version(session: Session, key: str, version: int) -> TemplateVersion:
-    return DOCS.get(session, key, version)
-
-
-def get_latest_published(session: Session, key: str) -> TemplateVersion:
-    return DOCS.latest_published(session, key)
-
-
-def version_etag(version: TemplateVersion) -> str:
-    return etag(version.template.key, version.version, version.row_version)
 
 
 def fields_of(version: TemplateVersion) -> list[TemplateField]:
@@ -102,10 +91,7 @@ def to_content(version: TemplateVersion) -> TemplateCreate:
 
 
 def to_version_read(version: TemplateVersion) -> TemplateVersionRead:
-    return TemplateVersionRead(
-        **to_content(version).model_dump(), version=version.version, status=version.status,
-        created_at=version.created_at, updated_at=version.updated_at,
-        published_at=version.published_at, retired_at=version.retired_at)
+    return TemplateVersionRead(**to_content(version).model_dump(), **versioning.stamps(version))
 
 
 def list_templates(session: Session, *, status: str | None, limit: int, after: list | None
@@ -125,35 +111,20 @@ def _fill(version: TemplateVersion, content: TemplateContent) -> None:
 
 
 def create_template(session: Session, data: TemplateCreate) -> TemplateVersion:
-    DOCS.require_new(session, data.key)
-    version = TemplateVersion(template=Template(key=data.key), version=1, status=DRAFT,
-                              name=data.name)
-    _fill(version, data)
-    session.add(version)
-    session.flush()
-    return version
+    return versioning.write(session, DOCS.first_draft(session, data.key), data, _fill)
 
 
 def new_draft(session: Session, key: str, content: TemplateContent | None = None
               ) -> TemplateVersion:
     """Start the next version, from ``content`` or else as a copy of the latest version."""
-    template, latest = DOCS.latest_closed(session, key)
-    content = content or to_content(latest)
-    version = TemplateVersion(template=template, version=latest.version + 1, status=DRAFT,
-                              name=content.name)
-    _fill(version, content)
-    session.add(version)
-    session.flush()
-    return version
+    latest, version = DOCS.next_draft(session, key)
+    return versioning.write(session, version, content or to_content(latest), _fill)
 
 
 def update_draft(session: Session, version: TemplateVersion, content: TemplateContent
                  ) -> TemplateVersion:
     versioning.require_draft(version, "changed")
-    _fill(version, content)
-    session.add(version)
-    session.flush()
-    return version
+    return versioning.write(session, version, content, _fill)
 
 
 def validate_for_publish(session: Session, content: TemplateContent) -> list[FieldError]:
@@ -161,11 +132,8 @@ def validate_for_publish(session: Session, content: TemplateContent) -> list[Fie
 
 
 def publish(session: Session, version: TemplateVersion) -> TemplateVersion:
-    versioning.require_draft(version, "published")
-    if errors := validate_for_publish(session, to_content(version)):
-        raise InvalidInput(f"Version {version.version} cannot be published: "
-                           f"{len(errors)} problem(s).", errors)
-    versioning.mark_published(session, version)
+    versioning.publish(session, version,
+                       lambda: validate_for_publish(session, to_content(version)))
     return version
 
 
@@ -408,10 +376,8 @@ def list_outlines(session: Session, principal: Principal | None, *, limit: int,
         query = query.where(or_(Outline.created_at < created_at,
                                 and_(Outline.created_at == created_at, Outline.id < last_id)))
     query = query.order_by(Outline.created_at.desc(), Outline.id.desc()).limit(limit + 1)
-    outlines = list(session.exec(query))
-    page, more = outlines[:limit], len(outlines) > limit
-    cursor = encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)]) if more else None
-    return page, cursor
+    return next_page(list(session.exec(query)), limit,
+                     lambda last: [last.created_at.isoformat(), str(last.id)])
 
 
 def changed_outlines(session: Session, principal: Principal | None, since: sync.Position, *,
@@ -439,11 +405,8 @@ def _filtered(query, *, template, person, status, quadrant, competency, assessme
     if competency:
         query = query.where(Outline.id.in_(
             select(OutlineCompetency.outline_id).where(OutlineCompetency.competency == competency)))
-    for column, value in ((Outline.person, person), (Outline.status, status),
-                          (Outline.quadrant, quadrant), (Outline.assessment_id, assessment_id)):
-        if value is not None:
-            query = query.where(column == value)
-    return query
+    return where_given(query, (Outline.person, person), (Outline.status, status),
+                       (Outline.quadrant, quadrant), (Outline.assessment_id, assessment_id))
 
 
 def _decode_after(after: list) -> tuple[datetime, uuid.UUID]:

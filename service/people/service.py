@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from .. import sync
 from ..auth.principal import Principal
-from ..http import check_if_match, encode_cursor, etag
+from ..http import check_if_match, etag, next_page, where_given
 from ..models import utcnow
 from ..problems import (
     Conflict,
@@ -107,13 +107,9 @@ def require_directory_writer(principal: Principal) -> None:
 
 def _listed(principal: Principal | None, *, org_unit: str | None, manager: str | None,
             rubric: str | None, level: str | None, active: bool | None):
-    query = visible(select(Person), principal)
-    for column, value in ((Person.org_unit, org_unit), (Person.manager_external_id, manager),
-                          (Person.rubric, rubric), (Person.level, level),
-                          (Person.active, active)):
-        if value is not None:
-            query = query.where(column == value)
-    return query
+    return where_given(visible(select(Person), principal), (Person.org_unit, org_unit),
+                       (Person.manager_external_id, manager), (Person.rubric, rubric),
+                       (Person.level, level), (Person.active, active))
 
 
 def list_people(session: Session, *, org_unit: str | None = None, manager: str | None = None,
@@ -126,9 +122,9 @@ def list_people(session: Session, *, org_unit: str | None = None, manager: str |
                     active=active).order_by(Person.external_id).limit(limit + 1)
     if after:
         query = query.where(Person.external_id > str(after[0]))
-    people = list(session.exec(query))
-    page, more = people[:limit], len(people) > limit
-    return [to_read(p) for p in page], (encode_cursor([page[-1].external_id]) if more else None)
+    page, next_cursor = next_page(list(session.exec(query)), limit,
+                                  lambda last: [last.external_id])
+    return [to_read(p) for p in page], next_cursor
 
 
 def changed_people(session: Session, since: sync.Position, *, limit: int,

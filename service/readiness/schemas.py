@@ -6,11 +6,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from .. import versioning
 from ..assessments.roles import RaterRole
 from ..wire import AsText, Key, Strict
 
 Band = Literal["ready_now", "ready_soon", "developing", "not_yet"]
 ConfidenceFactor = Literal["manager", "raters", "agreement", "evidence"]
+ConfidenceLevel = Literal["high", "medium", "low"]
+Flag = Literal["gate_unmet", "blind_spot", "hidden_strength", "no_evidence", "unrated"]
 
 
 class ScoreRatingIn(Strict):
@@ -21,10 +24,8 @@ class ScoreRatingIn(Strict):
     evidence: Annotated[str, StringConstraints(max_length=5000)] | None = None
 
 
-class ScoreRubricRef(Strict):
-    key: Key
-    version: int | None = Field(None, ge=1, le=1_000_000,
-                                description="Default: the latest published version")
+class ScoreRubricRef(versioning.DocumentRef):
+    pass
 
 
 class ScoreRequest(Strict):
@@ -44,7 +45,7 @@ class SimulateRequest(Strict):
 # --- the report (documentation of scoring.score's output) ------------------------------------
 
 class Confidence(BaseModel):
-    level: Literal["high", "medium", "low"]
+    level: ConfidenceLevel
     value: float
     reasons: list[str]
 
@@ -61,7 +62,7 @@ class CompetencyResult(BaseModel):
     gap: float
     progress: float
     contribution: float
-    flags: list[Literal["gate_unmet", "blind_spot", "hidden_strength", "no_evidence", "unrated"]]
+    flags: list[Flag]
 
 
 class GateResult(BaseModel):
@@ -94,9 +95,8 @@ class PolicyRef(BaseModel):
     version: int
 
 
-class RubricVersionRef(BaseModel):
-    key: str
-    version: int
+class RubricVersionRef(versioning.VersionPin):
+    pass
 
 
 class RaterAdjustmentRef(BaseModel):

@@ -2,12 +2,12 @@
 levels and competencies, and each competency its per-level expectations and recommendations.
 Drafts may be incomplete; publishing validates (``service.validate_for_publish``)."""
 
-from datetime import datetime
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
-from ..models import UTCDateTime, created_at_field, row_version_column
+from .. import versioning
+from ..models import row_version_column
 from ..versioning import DRAFT, PUBLISHED, RETIRED  # noqa: F401  (re-exported)
 
 
@@ -16,12 +16,8 @@ def _parent(table: str) -> int:
                                   nullable=False, index=True))
 
 
-class Rubric(SQLModel, table=True):
+class Rubric(versioning.DocumentTable, table=True):
     __tablename__ = "rubric"
-
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=64, unique=True)
-    created_at: datetime = created_at_field()
 
     versions: list["RubricVersion"] = Relationship(back_populates="rubric")
 
@@ -29,27 +25,18 @@ class Rubric(SQLModel, table=True):
 _version_row_version = row_version_column()
 
 
-class RubricVersion(SQLModel, table=True):
+class RubricVersion(versioning.VersionTable, table=True):
     __tablename__ = "rubric_version"
     __table_args__ = (UniqueConstraint("rubric_id", "version"),)
     __mapper_args__ = {"version_id_col": _version_row_version}
 
-    id: int | None = Field(default=None, primary_key=True)
     rubric_id: int = _parent("rubric")
-    version: int
-    status: str = Field(default=DRAFT, max_length=16, index=True)
-    name: str = Field(max_length=200)
-    description: str = Field(default="", sa_column=Column(Text, nullable=False))
     policy: str = Field(default="progress", max_length=64)
     scale_min: int
     scale_max: int
     scale_labels: dict[str, str] = Field(default_factory=dict,
                                          sa_column=Column(JSON, nullable=False))
     row_version: int | None = Field(default=None, sa_column=_version_row_version)
-    created_at: datetime = created_at_field()
-    updated_at: datetime = created_at_field()
-    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     rubric: Rubric = Relationship(back_populates="versions")
     # lazy="raise" here and on Competency: reads load the content explicitly (service.CONTENT).

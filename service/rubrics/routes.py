@@ -4,7 +4,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..auth.deps import require
 from ..db import SessionDep
-from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
+from ..http import Cursor, IfMatch, Limit, Page, paged
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from . import service
@@ -48,11 +48,8 @@ def list_rubrics(
     limit: Limit = None,
     cursor: Cursor = None,
 ):
-    page = page_params(request, limit, cursor)
-    data, next_cursor = service.list_rubrics(session, status=status, limit=page.limit,
-                                             after=page.after)
-    set_link_header(request, response, next_cursor)
-    return Page(data=data, next_cursor=next_cursor)
+    return paged(request, response, limit, cursor, lambda page: service.list_rubrics(
+        session, status=status, limit=page.limit, after=page.after))
 
 
 @router.post("", status_code=201, response_model=RubricVersionRead, operation_id="rubrics_create",
@@ -121,8 +118,7 @@ def get_version(key: RubricKey, version: VersionNo, session: SessionDep, _: Read
 def update_version(key: RubricKey, version: VersionNo, data: RubricUpdate, response: Response,
                    session: SessionDep, _: Writer, if_match: IfMatch = None):
     """Replace a draft's content. Needs `If-Match`; published versions are immutable (409)."""
-    found = service.get_version(session, key, version)
-    check_if_match(if_match, service.version_etag(found))
+    found = service.get_matching(session, key, version, if_match, required=True)
     return _answer(response, service.update_draft(session, found, data))
 
 
@@ -131,8 +127,7 @@ def update_version(key: RubricKey, version: VersionNo, data: RubricUpdate, respo
 def publish_version(key: RubricKey, version: VersionNo, response: Response, session: SessionDep,
                     _: Writer, if_match: IfMatch = None):
     """Validate and publish a draft (422 lists every rule broken). `If-Match` is honoured."""
-    found = service.get_version(session, key, version)
-    check_if_match(if_match, service.version_etag(found), required=False)
+    found = service.get_matching(session, key, version, if_match)
     return _answer(response, service.publish(session, found))
 
 
@@ -141,8 +136,7 @@ def publish_version(key: RubricKey, version: VersionNo, response: Response, sess
 def retire_version(key: RubricKey, version: VersionNo, response: Response, session: SessionDep,
                    _: Writer, if_match: IfMatch = None):
     """Retire a published version: it stays readable, new assessments stop using it."""
-    found = service.get_version(session, key, version)
-    check_if_match(if_match, service.version_etag(found), required=False)
+    found = service.get_matching(session, key, version, if_match)
     return _answer(response, service.retire(session, found))
 
 

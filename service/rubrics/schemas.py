@@ -4,7 +4,6 @@ Shapes and types are checked here (422 on any request); the cross-field rules (u
 complete and non-decreasing expectations...) are checked when a version is published or
 imported, so a draft can be built up in steps."""
 
-from datetime import datetime
 from typing import Annotated, Literal, get_args
 
 from pydantic import Field, StringConstraints
@@ -92,13 +91,8 @@ class RubricUpdate(RubricContent):
     """Full replacement of a draft's content."""
 
 
-class RubricVersionRead(RubricCreate):
-    version: int
-    status: Status
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None = None
-    retired_at: datetime | None = None
+class RubricVersionRead(versioning.VersionStamps, RubricCreate):
+    pass
 
 
 class VersionSummary(versioning.VersionSummaryBase):

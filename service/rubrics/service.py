@@ -27,7 +27,6 @@ from ..problems import (
 )
 from ..wire import load_yaml, reject_nul
 from .models import (
-    DRAFT,
     PUBLISHED,
     Competency,
     Expectation,
@@ -60,19 +59,15 @@ EXPORT_FORMATS = {"json": "application/json", "yaml": "application/yaml", "csv":
 CONTENT = (selectinload(RubricVersion.levels),
            selectinload(RubricVersion.competencies).selectinload(Competency.expectations),
            selectinload(RubricVersion.competencies).selectinload(Competency.recommendations))
-DOCS = versioning.Versioned(Rubric, RubricVersion, "rubric_id", "rubric", loads=CONTENT)
 
 
-def _rubric(session: Session, key: str) -> Rubric:
-    return DOCS.get_parent(session, key)
+def version_etag(version: RubricVersion) -> str:
+    return etag(version.version, version.row_version)
 
 
-def get_version(session: Session, key: str, version: int) -> RubricVersion:
-    return DOCS.get(session, key, version)
-
-
-def get_latest_published(session: Session, key: str) -> RubricVersion:
-    return DOCS.latest_published(session, key)
+DOCS = versioning.Versioned(Rubric, RubricVersion, "rubric_id", "rubric", version_etag,
+                            loads=CONTENT)
+get_version, get_matching, get_latest_published = DOCS.get, DOCS.get_matching, DOCS.latest_published
 
 
 def latest_published_number(session: Session, key: str) -> int:
@@ -83,13 +78,9 @@ def latest_published_number(session: Session, key: str) -> int:
         .order_by(RubricVersion.version.desc()).limit(1)
     ).first()
     if number is None:
-        _rubric(session, key)
+        DOCS.get_parent(session, key)  # 404 names the rubric when it is unknown
         raise NotFound(f"Rubric '{key}' has no published version.")
     return number
-
-
-def version_etag(version: RubricVersion) -> str:
-    return etag(version.version, version.row_version)
 
 
 # Serialised documents, keyed by (database, key, version, row_version): every change of a
@@ -149,12 +140,8 @@ def to_content(version: RubricVersion, key: str) -> RubricCreate:
 
 
 def to_read(version: RubricVersion) -> RubricVersionRead:
-    return RubricVersionRead(
-        **to_content(version, version.rubric.key).model_dump(),
-        version=version.version, status=version.status, created_at=version.created_at,
-        updated_at=version.updated_at, published_at=version.published_at,
-        retired_at=version.retired_at,
-    )
+    return RubricVersionRead(**to_content(version, version.rubric.key).model_dump(),
+                             **versioning.stamps(version))
 
 
 def list_rubrics(session: Session, *, status: str | None, limit: int, after: list | None
@@ -193,45 +180,24 @@ def _fill(version: RubricVersion, content: RubricContent) -> None:
 
 
 def create_rubric(session: Session, data: RubricCreate) -> RubricVersion:
-    DOCS.require_new(session, data.key)
-    rubric = Rubric(key=data.key)
-    version = RubricVersion(rubric=rubric, version=1, status=DRAFT, name=data.name,
-                            scale_min=data.scale.min, scale_max=data.scale.max)
-    _fill(version, data)
-    session.add(version)
-    session.flush()
-    return version
+    return versioning.write(session, DOCS.first_draft(session, data.key), data, _fill)
 
 
 def new_draft(session: Session, key: str, content: RubricContent | None = None) -> RubricVersion:
     """Start the next version, from ``content`` or else as a copy of the latest version."""
-    rubric, latest = DOCS.latest_closed(session, key)
-    content = content or to_content(latest, key)
-    version = RubricVersion(rubric_id=rubric.id, version=latest.version + 1, status=DRAFT,
-                            name=content.name, scale_min=content.scale.min,
-                            scale_max=content.scale.max)
-    _fill(version, content)
-    session.add(version)
-    session.flush()
-    return version
+    latest, version = DOCS.next_draft(session, key)
+    return versioning.write(session, version, content or to_content(latest, key), _fill)
 
 
 def update_draft(session: Session, version: RubricVersion, content: RubricContent
                  ) -> RubricVersion:
     versioning.require_draft(version, "changed")
-    _fill(version, content)
-    session.add(version)
-    session.flush()
-    return version
+    return versioning.write(session, version, content, _fill)
 
 
 def publish(session: Session, version: RubricVersion) -> RubricVersion:
-    versioning.require_draft(version, "published")
-    errors = validate_for_publish(to_content(version, version.rubric.key))
-    if errors:
-        raise InvalidInput(f"Version {version.version} cannot be published: "
-                           f"{len(errors)} problem(s).", errors)
-    versioning.mark_published(session, version)
+    versioning.publish(session, version,
+                       lambda: validate_for_publish(to_content(version, version.rubric.key)))
     events.emit(session, events.RubricPublished(version.rubric.key, version.version))
     return version
 
@@ -408,7 +374,7 @@ def load_defaults(session: Session) -> list[str]:
         doc = parse_document(path.read_bytes(), "application/yaml")
         published = session.exec(
             select(RubricVersion).join(Rubric).options(*CONTENT)
-            .where(Rubric.key == doc.key, RubricVersion.status != DRAFT)
+            .where(Rubric.key == doc.key, RubricVersion.status != versioning.DRAFT)
         ).all()
         if any(to_content(v, doc.key) == doc for v in published):
             messages.append(f"rubric {doc.key} ({path.name}): up to date")

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..auth.deps import require
 from ..db import SessionDep
-from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, set_link_header
+from ..http import Cursor, IfMatch, Limit, Page, check_if_match, paged
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from . import service
@@ -55,10 +55,8 @@ def create_webhook(data: WebhookCreate, request: Request, session: SessionDep,
 def list_webhooks(request: Request, response: Response, session: SessionDep, principal: Reader,
                   limit: Limit = None, cursor: Cursor = None):
     service.require_unbound(principal)
-    page = page_params(request, limit, cursor)
-    data, next_cursor = service.list_subscriptions(session, limit=page.limit, after=page.after)
-    set_link_header(request, response, next_cursor)
-    return Page(data=data, next_cursor=next_cursor)
+    return paged(request, response, limit, cursor, lambda page: service.list_subscriptions(
+        session, limit=page.limit, after=page.after))
 
 
 @router.get("/{webhook_id}", response_model=WebhookRead, operation_id="webhooks_get")
@@ -106,11 +104,8 @@ def list_deliveries(
     """Deliveries to this subscription, newest first, each with every attempt made."""
     service.require_unbound(principal)
     sub = service.get_subscription(session, webhook_id)
-    page = page_params(request, limit, cursor)
-    data, next_cursor = service.list_deliveries(session, sub, limit=page.limit, after=page.after,
-                                                status=status)
-    set_link_header(request, response, next_cursor)
-    return Page(data=data, next_cursor=next_cursor)
+    return paged(request, response, limit, cursor, lambda page: service.list_deliveries(
+        session, sub, limit=page.limit, after=page.after, status=status))
 
 
 @router.post("/{webhook_id}/ping", status_code=202, response_model=DeliveryRead,
