@@ -125,6 +125,12 @@ class RatingChangeInput:
     evidence: str | None = None
 
 
+@strawberry.input(description="A scoring policy by name and version (default: the latest)")
+class PolicyChoiceInput:
+    name: str
+    version: int | None = None
+
+
 @strawberry.input
 class CohortFilter:
     org_unit: str | None = None

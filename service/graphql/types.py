@@ -71,6 +71,7 @@ class ReadinessFlag(Enum):
     gate_unmet = "gate_unmet"
     blind_spot = "blind_spot"
     hidden_strength = "hidden_strength"
+    raters_disagree = "raters_disagree"
     no_evidence = "no_evidence"
     unrated = "unrated"
 
@@ -255,9 +256,13 @@ class CompetencyReadiness:
     key: str
     weight: float
     expected_current: int
+    expected_from: int | None = strawberry.field(
+        description="Policy rules 2: the bar progress is measured from (the level just below "
+                    "the target)")
     expected_target: int
     observed: float | None
-    gap: float
+    gap: float | None = strawberry.field(
+        description="null under rules 2 when unrated: no evidence is not a gap")
     progress: float
     contribution: float
     flags: list[ReadinessFlag]
@@ -266,7 +271,17 @@ class CompetencyReadiness:
 @strawberry.type
 class Gate:
     competency: str
+    level: str | None = strawberry.field(description="Rules 2: the level the gate belongs to")
+    bar: int | None = strawberry.field(description="Rules 2: the expectation to reach")
+    observed_without_self: float | None = strawberry.field(
+        description="Rules 2: the competency's value from non-self ratings alone")
     met: bool
+
+
+@strawberry.type
+class UnratedCompetency:
+    competency: str
+    missing: list[RaterRole] = strawberry.field(description="The roles whose rating is missing")
 
 
 @strawberry.type
@@ -300,6 +315,8 @@ class ReadinessReport:
     competencies: list[CompetencyReadiness]
     gates: list[Gate]
     top_gaps: list[TopGap]
+    unrated: list[UnratedCompetency] | None = strawberry.field(
+        description="Rules 2: competencies nobody rated (never in topGaps)")
     path_to_ready: list[PathStep]
     path_to_ready_reason: str | None
     policy: PolicyRef
@@ -316,13 +333,19 @@ class ReadinessReport:
                                   reasons=c["reasons"]),
             competencies=[CompetencyReadiness(
                 key=x["key"], weight=x["weight"], expected_current=x["expected_current"],
+                expected_from=x.get("expected_from"),
                 expected_target=x["expected_target"], observed=x["observed"], gap=x["gap"],
                 progress=x["progress"], contribution=x["contribution"],
                 flags=[ReadinessFlag(f) for f in x["flags"]]) for x in r["competencies"]],
-            gates=[Gate(competency=g["competency"], met=g["met"]) for g in r["gates"]],
+            gates=[Gate(competency=g["competency"], level=g.get("level"), bar=g.get("bar"),
+                        observed_without_self=g.get("observed_without_self"), met=g["met"])
+                   for g in r["gates"]],
             top_gaps=[TopGap(competency=g["competency"], gap=g["gap"], recommendations=[
                 Recommendation(kind=x["kind"], title=x["title"], detail=x.get("detail", ""))
                 for x in g["recommendations"]]) for g in r["top_gaps"]],
+            unrated=None if "unrated" not in r else [UnratedCompetency(
+                competency=u["competency"], missing=[RaterRole(m) for m in u["missing"]])
+                for u in r["unrated"]],
             path_to_ready=[PathStep(competency=p["competency"], from_=p["from"], to=p["to"])
                            for p in r["path_to_ready"]],
             path_to_ready_reason=r.get("path_to_ready_reason"),

@@ -27,11 +27,26 @@ class RubricRef(Strict):
                                 description="Default: the latest published version")
 
 
+PolicyName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class PolicyChoice(Strict):
+    name: PolicyName
+    version: int | None = Field(None, ge=1, le=1_000_000,
+                                description="Default: the latest version of the policy")
+
+
+POLICY_CHOICE = Field(None, description="Score with this policy (e.g. `{\"name\": \"progress\", "
+                      "\"version\": 1}` for the rules before v2); default: the latest "
+                      "version of the policy the rubric names")
+
+
 class ScoreRequest(Strict):
     rubric: RubricRef
     current_level: Key
     target_level: Key | None = Field(None, description="Default: the next level")
     ratings: list[RatingIn] = Field(default_factory=list, max_length=5000)
+    policy: PolicyChoice | None = POLICY_CHOICE
 
 
 class SimulateRequest(Strict):
@@ -39,6 +54,7 @@ class SimulateRequest(Strict):
         min_length=1, max_length=5000,
         description="Ratings to add, or to replace where (competency, rater_role, rater_id) match")
     target_level: Key | None = None
+    policy: PolicyChoice | None = POLICY_CHOICE
 
 
 # --- the report (documentation of scoring.score's output) ------------------------------------
@@ -53,17 +69,31 @@ class CompetencyResult(BaseModel):
     key: str
     weight: float
     expected_current: int
+    expected_from: int | None = Field(None, description="Policy rules 2: the bar progress is "
+                                      "measured from (the level just below the target)")
     expected_target: int
     observed: float | None
-    gap: float
+    gap: float | None = Field(description="null under rules 2 when unrated: no evidence is "
+                              "not a gap")
     progress: float
     contribution: float
-    flags: list[Literal["gate_unmet", "blind_spot", "hidden_strength", "no_evidence", "unrated"]]
+    flags: list[Literal["gate_unmet", "blind_spot", "hidden_strength", "raters_disagree",
+                        "no_evidence", "unrated"]]
 
 
 class GateResult(BaseModel):
     competency: str
+    level: str | None = Field(None, description="Rules 2: the level the gate belongs to")
+    bar: int | None = Field(None, description="Rules 2: the expectation to reach")
+    observed_without_self: float | None = Field(
+        None, description="Rules 2: the competency's value from non-self ratings alone")
     met: bool
+
+
+class UnratedCompetency(BaseModel):
+    competency: str
+    missing: list[Annotated[RaterRole, AsText]] = Field(
+        description="The roles whose rating is missing")
 
 
 class RecommendationOut(BaseModel):
@@ -106,6 +136,8 @@ class Report(BaseModel):
     competencies: list[CompetencyResult]
     gates: list[GateResult]
     top_gaps: list[TopGap]
+    unrated: list[UnratedCompetency] | None = Field(
+        None, description="Rules 2: competencies nobody rated (never in top_gaps)")
     path_to_ready: list[PathStep]
     path_to_ready_reason: str | None
     policy: PolicyRef
@@ -142,10 +174,13 @@ class PolicyBody(Strict):
     confidence_max_spread: float | None = None
     confidence_high: float | None = None
     confidence_medium: float | None = None
+    rules: Literal[1, 2] | None = None
+    disagreement_steps: float | None = None
+    max_unrated_weight: float | None = None
 
 
 class PolicyCreate(PolicyBody):
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    name: PolicyName
 
 
 class PolicyRead(BaseModel):

@@ -4,8 +4,7 @@ of fixed inputs before v2 existed (commit "golden v1 hashes"), and must never ch
 import hashlib
 
 from service.readiness.scoring import PROGRESS_V1, canonical_json, score
-
-from .golden_inputs import cases, frozen_rubric
+from tests.golden_inputs import cases, frozen_rubric
 
 GOLDEN_ALL = "5de031360cbceac190a98930dceffc166e4af7b286690b802f03ae8038bffa8d"
 GOLDEN_FIRST = [

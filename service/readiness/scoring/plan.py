@@ -73,6 +73,7 @@ class Plan:
     ignores_roles: bool  # the policy leaves some role out
     cell_comp: tuple[int, ...]  # cell (below n_scored) -> competency index
     levels: dict[tuple[str, str | None], LevelPlan]  # by (current, target as given); lazily
+    ladders: dict[tuple[str, str | None], Any]  # rules 2: ladder.Ladder, keyed like levels
 
 
 def _plan(rubric: RubricSpec, policy: Policy) -> Plan:
@@ -90,6 +91,7 @@ def _plan(rubric: RubricSpec, policy: Policy) -> Plan:
         ignores_roles=bool(left_out),
         cell_comp=tuple(cell // n_roles for cell in range(n_scored)),
         levels={},
+        ladders={},
     )
 
 
@@ -142,7 +144,7 @@ MEMO = Memo()
 
 # ---------------------------------------------------------------------------- level plans
 
-def _role_cells(
+def role_cells(
     first: int, px: PolicyIndex
 ) -> tuple[tuple[tuple[int, float], ...], int, float, tuple[tuple[int, float], ...]]:
     """A competency's cells (from `first`) with their role weights, in policy order: those
@@ -179,7 +181,7 @@ def level_plan(
     for c, (key, w) in enumerate(zip(rx.keys, rx.weights, strict=True)):
         spec = (c, key, w, exp_cur[c], exp_tgt[c], c in gated)
         comps.append(CompetencyPlan(*spec, MEMO.slot(), derive(*spec, lo, total, None),
-                                    *_role_cells(c * n_roles, px)))
+                                    *role_cells(c * n_roles, px)))
     header = dumps({"current_level": rubric.levels[cur], "policy": json.loads(px.canonical),
                     "rubric": json.loads(rx.canonical), "target_level": rubric.levels[tgt]})
     made = LevelPlan(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from service.readiness.scoring import CompetencySpec, Rating, Recommendation, RubricSpec
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parent / "data"
 ROLES = ("manager", "peer", "upward", "self", "other")
 
 

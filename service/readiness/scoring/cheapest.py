@@ -1,0 +1,152 @@
+"""The cheapest path_to_ready of rules 2: raise some rated competencies to whole scale
+values so that re-scoring gives ready_now, with the smallest total of rating steps
+(to - from); ties go to fewer competencies, then to those earlier in the rubric, then to
+lower `to` values in rubric order.
+
+An exact branch and bound over the raise options (a multiple-choice knapsack: at most a few
+options per competency). Competencies are visited by their best score gain per step, each
+with its options cheapest first; a branch is cut when the cheapest completion (a fractional
+bound: the remaining gain bought at each competency's best rate, most efficient first)
+cannot beat the best set found. Every accepted set is checked by re-scoring exactly as the
+report scores, so float rounding cannot let a set through that falls short.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .formulas import progress_of, round_score
+
+EPS = 5e-10  # costs lie on a 1e-9 grid (observed values are snapped): below it is a tie
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    """Raise competency `index` to the whole value `to`: every rating of it at `to`."""
+
+    index: int
+    to: int
+    start: float  # where the steps are counted from (see raise_options)
+    cost: float  # to - start
+    gain: float  # new term - current term
+    term: float  # weight x progress at `to`
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    index: int
+    forced: bool  # an unmet gate: it must be raised
+    options: tuple[Raise, ...]  # cheapest first
+    rate: float  # best gain per step over its options
+    most: float  # largest gain over its options
+
+
+def raise_options(index: int, observed: float, non_self: float | None, weight: float,
+                  term: float, expected_from: int, expected_target: int,
+                  gate_bar: int | None, gate_met: bool, scale_max: int) -> Candidate | None:
+    """The useful raises of one rated competency (None: none is useful).
+
+    A raise sets every rating of it to `to`, non-self ones too, so where gates apply `to`
+    must reach the highest gate bar; other raises count only while they add progress. Steps
+    are counted from the observed value, or for an unmet gate from the lower of observed
+    and its non-self value (self ratings above the others do not shorten the way)."""
+    start = observed if gate_met or non_self is None else min(observed, non_self)
+    top = expected_target if gate_bar is None else max(expected_target, gate_bar)
+    low = math.floor(start) + 1
+    if gate_bar is not None:
+        low = max(low, gate_bar)
+    options: list[Raise] = []
+    for to in range(low, min(top, scale_max) + 1):
+        new = weight * progress_of(float(to), expected_from, expected_target)
+        gain = new - term
+        if (not gate_met and not options) or gain > (options[-1].gain if options else 0.0):
+            options.append(Raise(index, to, start, to - start, gain, new))
+    if not options:
+        return None if gate_met else Candidate(index, True, (), 0.0, 0.0)
+    return Candidate(index, not gate_met, tuple(options),
+                     max(o.gain / o.cost for o in options), max(o.gain for o in options))
+
+
+def cheapest_path(terms: Sequence[float], total: float, ready_now: float,
+                  candidates: Sequence[Candidate]) -> list[Raise] | None:
+    """The cheapest raises, or None when none reaches ready_now. `terms` are the score's
+    summands (weight x progress) in rubric order; every forced candidate must be raised."""
+    if any(c.forced and not c.options for c in candidates):
+        return None
+    search = _Search(list(terms), total, ready_now,
+                     sorted(candidates, key=lambda c: (-c.rate, c.index)))
+    search.visit(0, search.need, 0.0, [])
+    return search.best
+
+
+class _Search:
+    def __init__(self, terms: list[float], total: float, ready_now: float,
+                 order: list[Candidate]) -> None:
+        self.terms, self.total, self.ready_now, self.order = terms, total, ready_now, order
+        # score points to gain, with a margin for the half-up rounding of the score and for
+        # float sums in another order; reaches() decides exactly
+        self.need = (ready_now - 0.05) * total / 100.0 - sum(terms) - 1e-9
+        n = len(order)
+        self.forced_after = [0] * (n + 1)
+        self.forced_cost = [0.0] * (n + 1)
+        self.most_after = [0.0] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            c = order[i]
+            self.forced_after[i] = self.forced_after[i + 1] + c.forced
+            self.forced_cost[i] = self.forced_cost[i + 1] + (c.options[0].cost if c.forced
+                                                             else 0.0)
+            self.most_after[i] = self.most_after[i + 1] + c.most
+        self.best: list[Raise] | None = None
+        self.best_cost = math.inf
+
+    def bound(self, i: int, need: float) -> float:
+        """A lower bound on the cost still to spend from candidate i on."""
+        cost, left = 0.0, need
+        for c in self.order[i:]:  # by rate, best first
+            if left <= 0:
+                break
+            if c.most > 0:
+                take = min(left, c.most)
+                cost += take / c.rate
+                left -= take
+        return max(cost if left <= 0 else math.inf, self.forced_cost[i])
+
+    def visit(self, i: int, need: float, spent: float, chosen: list[Raise]) -> None:
+        if need > self.most_after[i] + 1e-9:
+            return  # even the largest remaining gains fall short
+        if spent + self.bound(i, need) > self.best_cost + EPS:
+            return
+        if not self.forced_after[i] and need <= 0 and self._accept(chosen, spent):
+            return  # raising more would only cost more
+        if i == len(self.order):
+            return
+        candidate = self.order[i]
+        for option in candidate.options:
+            chosen.append(option)
+            self.visit(i + 1, need - option.gain, spent + option.cost, chosen)
+            chosen.pop()
+        if not candidate.forced:
+            self.visit(i + 1, need, spent, chosen)
+
+    def _accept(self, chosen: list[Raise], spent: float) -> bool:
+        """Keep `chosen` if it reaches ready_now and beats the best so far; True if it
+        reaches ready_now."""
+        if not self._reaches(chosen):
+            return False
+        if self.best is None or spent < self.best_cost - EPS or (
+                spent <= self.best_cost + EPS and _tie_key(chosen) < _tie_key(self.best)):
+            self.best, self.best_cost = sorted(chosen, key=lambda r: r.index), spent
+        return True
+
+    def _reaches(self, chosen: list[Raise]) -> bool:
+        raised = self.terms.copy()
+        for r in chosen:
+            raised[r.index] = r.term
+        return round_score(100.0 * sum(raised) / self.total) >= self.ready_now
+
+
+def _tie_key(chosen: list[Raise]) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    ordered = sorted(chosen, key=lambda r: r.index)
+    return len(ordered), tuple(r.index for r in ordered), tuple(r.to for r in ordered)
