@@ -261,8 +261,9 @@ class CompetencyReadiness:
                     "the target)")
     expected_target: int
     observed: float | None
-    gap: float | None = strawberry.field(
-        description="null under rules 2 when unrated: no evidence is not a gap")
+    gap: float = strawberry.field(
+        description="How far observed is below the target bar; under rules 2 0 when unrated "
+                    "(no evidence is not a gap: see `unrated`)")
     progress: float
     contribution: float
     flags: list[ReadinessFlag]

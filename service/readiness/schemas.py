@@ -73,8 +73,8 @@ class CompetencyResult(BaseModel):
                                       "measured from (the level just below the target)")
     expected_target: int
     observed: float | None
-    gap: float | None = Field(description="null under rules 2 when unrated: no evidence is "
-                              "not a gap")
+    gap: float = Field(description="How far observed is below the target bar; under rules 2 "
+                       "0 when unrated (no evidence is not a gap: see `unrated`)")
     progress: float
     contribution: float
     flags: list[Literal["gate_unmet", "blind_spot", "hidden_strength", "raters_disagree",

@@ -128,7 +128,7 @@ def _competencies(ladder: Ladder, tally: Tally, spread: list[float], policy: Pol
             "key": rung.key, "weight": rung.weight, "expected_current": rung.expected_current,
             "expected_from": rung.expected_from, "expected_target": rung.expected_target,
             "observed": derived.observed,
-            "gap": None if rated.observed is None else derived.gap,
+            "gap": 0.0 if rated.observed is None else derived.gap,  # no evidence: no gap
             "progress": derived.progress, "contribution": derived.contribution,
             "flags": _flags(gate_unmet, rated, disagree, tally.evidenced[rung.index], policy),
         })
