@@ -13,9 +13,12 @@ report scores, so float rounding cannot let a set through that falls short.
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .formulas import progress_of, round_score
 
@@ -41,18 +44,23 @@ class Candidate:
     options: tuple[Raise, ...]  # cheapest first
     rate: float  # best gain per step over its options
     most: float  # largest gain over its options
+    forced_cost: float  # forced: the cost of its cheapest option; else 0
+
+    @property
+    def rank(self) -> tuple[float, int]:
+        """Search order: best rate first, then rubric order."""
+        return -self.rate, self.index
 
 
-def raise_options(index: int, observed: float, non_self: float | None, weight: float,
-                  term: float, expected_from: int, expected_target: int,
-                  gate_bar: int | None, gate_met: bool, scale_max: int) -> Candidate | None:
+def raise_options(index: int, start: float, weight: float, term: float,
+                  expected_from: int, expected_target: int, gate_bar: int | None,
+                  gate_met: bool, scale_max: int) -> Candidate | None:
     """The useful raises of one rated competency (None: none is useful).
 
     A raise sets every rating of it to `to`, non-self ones too, so where gates apply `to`
     must reach the highest gate bar; other raises count only while they add progress. Steps
-    are counted from the observed value, or for an unmet gate from the lower of observed
+    are counted from `start`: the observed value, or for an unmet gate the lower of observed
     and its non-self value (self ratings above the others do not shorten the way)."""
-    start = observed if gate_met or non_self is None else min(observed, non_self)
     top = expected_target if gate_bar is None else max(expected_target, gate_bar)
     low = math.floor(start) + 1
     if gate_bar is not None:
@@ -64,19 +72,19 @@ def raise_options(index: int, observed: float, non_self: float | None, weight: f
         if (not gate_met and not options) or gain > (options[-1].gain if options else 0.0):
             options.append(Raise(index, to, start, to - start, gain, new))
     if not options:
-        return None if gate_met else Candidate(index, True, (), 0.0, 0.0)
+        return None if gate_met else Candidate(index, True, (), 0.0, 0.0, math.inf)
     return Candidate(index, not gate_met, tuple(options),
-                     max(o.gain / o.cost for o in options), max(o.gain for o in options))
+                     max(o.gain / o.cost for o in options), max(o.gain for o in options),
+                     0.0 if gate_met else options[0].cost)
 
 
 def cheapest_path(terms: Sequence[float], total: float, ready_now: float,
                   candidates: Sequence[Candidate]) -> list[Raise] | None:
     """The cheapest raises, or None when none reaches ready_now. `terms` are the score's
     summands (weight x progress) in rubric order; every forced candidate must be raised."""
-    if any(c.forced and not c.options for c in candidates):
+    search = _Search(list(terms), total, ready_now, sorted(candidates, key=_RANK))
+    if search.forced_cost[0] == math.inf:  # a gate that no raise can meet
         return None
-    search = _Search(list(terms), total, ready_now,
-                     sorted(candidates, key=lambda c: (-c.rate, c.index)))
     search.visit(0, search.need, 0.0, [])
     return search.best
 
@@ -88,25 +96,20 @@ class _Search:
         # score points to gain, with a margin for the half-up rounding of the score and for
         # float sums in another order; reaches() decides exactly
         self.need = (ready_now - 0.05) * total / 100.0 - sum(terms) - 1e-9
-        n = len(order)
-        self.forced_after = [0] * (n + 1)
-        self.forced_cost = [0.0] * (n + 1)
-        self.most_after = [0.0] * (n + 1)
-        for i in range(n - 1, -1, -1):
-            c = order[i]
-            self.forced_after[i] = self.forced_after[i + 1] + c.forced
-            self.forced_cost[i] = self.forced_cost[i + 1] + (c.options[0].cost if c.forced
-                                                             else 0.0)
-            self.most_after[i] = self.most_after[i + 1] + c.most
+        # from candidate i on: forced ones, their cheapest cost, the largest gains (suffix sums)
+        self.forced_after = _suffix_sums([c.forced for c in order], 0)
+        self.forced_cost = _suffix_sums([c.forced_cost for c in order], 0.0)
+        self.most_after = _suffix_sums([c.most for c in order], 0.0)
         self.best: list[Raise] | None = None
         self.best_cost = math.inf
 
     def bound(self, i: int, need: float) -> float:
         """A lower bound on the cost still to spend from candidate i on."""
-        cost, left = 0.0, need
-        for c in self.order[i:]:  # by rate, best first
+        cost, left, order = 0.0, need, self.order
+        for j in range(i, len(order)):  # by rate, best first
             if left <= 0:
                 break
+            c = order[j]
             if c.most > 0:
                 take = min(left, c.most)
                 cost += take / c.rate
@@ -145,6 +148,13 @@ class _Search:
         for r in chosen:
             raised[r.index] = r.term
         return round_score(100.0 * sum(raised) / self.total) >= self.ready_now
+
+
+_RANK = operator.attrgetter("rank")
+
+
+def _suffix_sums(values: list[Any], zero: Any) -> list[Any]:
+    return list(itertools.accumulate(reversed(values), initial=zero))[::-1]
 
 
 def _tie_key(chosen: list[Raise]) -> tuple[int, tuple[int, ...], tuple[int, ...]]:

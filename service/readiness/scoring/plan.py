@@ -106,13 +106,17 @@ class Memo:
       has a slot of its own. Observed values repeat from report to report (ratings are mostly
       whole or half steps, and few roles combine them). One table with one bound keeps the
       memory bounded (about 25 MB at most) however many rubrics, policies and level pairs
-      come by; when full it starts over.
+      come by; when full it starts over;
+    - weighed: rules 2's table, bounded and reset the same way: what one competency's
+      ratings give (weighed values, derived numbers, path_to_ready options) by (slot, its
+      cells' sums and counts).
     """
 
     def __init__(self, derived_limit: int = 1 << 16) -> None:
         self.plans = functools.lru_cache(maxsize=64)(_plan)
         self.recent: tuple[Any, Any, Plan | None] = (None, None, None)
         self.derived: dict[tuple[int, float], Derived] = {}
+        self.weighed: dict[tuple[Any, ...], Any] = {}
         self.derived_limit = derived_limit
         self._slots = itertools.count()
 
@@ -132,11 +136,18 @@ class Memo:
             self.derived.clear()
         self.derived[key] = derived
 
+    def keep(self, table: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+        """Remember in a table other than `derived` (rules 2: weighed)."""
+        if len(table) >= self.derived_limit:
+            table.clear()
+        table[key] = value
+
     def clear(self) -> None:
         """Forget everything (tests compare memoized reports with ones computed afresh)."""
         self.plans.cache_clear()
         self.recent = (None, None, None)
         self.derived.clear()
+        self.weighed.clear()
 
 
 MEMO = Memo()

@@ -31,9 +31,21 @@ class Rated:
     """One competency's ratings, weighed (see _weigh)."""
 
     observed: float | None  # all roles the policy weighs; None: nobody rated it
-    non_self: float | None  # the same without self ratings; None: no such rating
+    # the same without self ratings, computed where a gate applies (the only use); None: no
+    # such rating or no gate
+    non_self: float | None
+    has_non_self: bool  # some non-self rating
     count: int
     lead: float | None  # self mean minus the others' weighted mean
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What one competency's cells give, memoized in MEMO.weighed."""
+
+    rated: Rated
+    derived: Derived
+    raises: Candidate | None  # its path_to_ready options; None: unrated or none useful
 
 
 @dataclass(slots=True)
@@ -50,12 +62,14 @@ class Pass:
     n_rated: int = 0
     any_non_self: bool = False
     disagree: list[int] = field(default_factory=list)  # competencies flagged raters_disagree
+    gaps: list[tuple[float, float, str, int]] = field(default_factory=list)  # rated, gap > 0
+    candidates: list[Candidate] = field(default_factory=list)  # for path_to_ready
 
 
 def report(plan: Plan, lv: LevelPlan, rubric: RubricSpec, rows: list[Row], scored: list[Row],
            tally: Tally, policy: Policy) -> dict[str, Any]:
     ladder = ladder_of(plan, lv, rubric.scale_max)
-    spread = _non_self_spread(ladder, plan.cell_comp, scored)
+    spread = _non_self_spread(ladder, plan.cell_comp, scored, tally, policy)
     done = _competencies(ladder, tally, spread, policy)
     gates = [{"competency": ladder.rungs[g.competency].key, "level": g.level, "bar": g.bar,
               "observed_without_self": _round(done.rated[g.competency].non_self),
@@ -101,38 +115,65 @@ def _competencies(ladder: Ladder, tally: Tally, spread: list[float], policy: Pol
     """Per competency, in rubric order: observed and its non-self part, progress from the
     bar below the target (memoized per observed value, as rules 1 do), flags."""
     done = Pass()
-    memo, lo, total = MEMO.derived, ladder.scale_min, ladder.total_weight
+    lo, total = ladder.scale_min, ladder.total_weight
+    sums, counts, evidenced = tally.sums, tally.counts, tally.evidenced
+    entries, all_rated, all_derived, terms = done.entries, done.rated, done.derived, done.terms
+    steps = policy.disagreement_steps
+    progress_sum = coverage = unrated_weight = 0.0
+    n_roles, known = ladder.n_roles, MEMO.weighed
     for rung in ladder.rungs:
-        rated = _weigh(rung, tally.sums, tally.counts)
-        if rated.observed is None:
-            derived = rung.unrated
-            done.unrated_weight += rung.weight
-        else:
-            done.n_rated += 1
-            derived = memo.get((rung.slot, rated.observed))
-            if derived is None:
-                derived = derive(rung.index, rung.key, rung.weight, rung.expected_from,
-                                 rung.expected_target, False, lo, total, rated.observed)
-                MEMO.remember((rung.slot, rated.observed), derived)
-        done.any_non_self = done.any_non_self or rated.non_self is not None
-        disagree = spread[rung.index] >= policy.disagreement_steps
+        first = rung.index * n_roles  # its cells, one per role the policy weighs
+        key = (rung.slot, *sums[first:first + n_roles], *counts[first:first + n_roles])
+        found = known.get(key)
+        if found is None:
+            found = _known(rung, _weigh(rung, sums, counts), lo, total, ladder.scale_max)
+            MEMO.keep(known, key, found)
+        if found.raises is not None:
+            done.candidates.append(found.raises)
+        rated, derived = found.rated, found.derived
+        observed = rated.observed
+        if observed is None:
+            unrated_weight += rung.weight
+        elif derived.gap_key is not None:
+            done.gaps.append(derived.gap_key)
+        disagree = spread[rung.index] >= steps
         if disagree:
             done.disagree.append(rung.index)
-        done.rated.append(rated)
-        done.derived.append(derived)
-        done.terms.append(derived.score_term)
-        done.weighted_progress += derived.score_term
-        done.coverage += derived.coverage_term
-        gate_unmet = any(not _gate_met(rated, g.bar) for g in rung.gates)
-        done.entries.append({
+        all_rated.append(rated)
+        all_derived.append(derived)
+        terms.append(derived.score_term)
+        progress_sum += derived.score_term
+        coverage += derived.coverage_term
+        # every gate that applies is met iff the non-self value reaches the highest bar
+        gate_unmet = rung.gate_bar is not None and (
+            rated.non_self is None or rated.non_self < rung.gate_bar)
+        entries.append({
             "key": rung.key, "weight": rung.weight, "expected_current": rung.expected_current,
             "expected_from": rung.expected_from, "expected_target": rung.expected_target,
             "observed": derived.observed,
-            "gap": 0.0 if rated.observed is None else derived.gap,  # no evidence: no gap
+            "gap": 0.0 if observed is None else derived.gap,  # no evidence: no gap
             "progress": derived.progress, "contribution": derived.contribution,
-            "flags": _flags(gate_unmet, rated, disagree, tally.evidenced[rung.index], policy),
+            "flags": _flags(gate_unmet, rated, disagree, evidenced[rung.index], policy),
         })
+    done.weighted_progress, done.coverage = progress_sum, coverage
+    done.unrated_weight = unrated_weight
+    done.n_rated = sum(r.observed is not None for r in all_rated)
+    done.any_non_self = any(r.has_non_self for r in all_rated)
     return done
+
+
+def _known(rung: Rung, rated: Rated, lo: int, total: float, scale_max: int) -> Known:
+    """Progress and the rest from observed (derive), and the raise options for the path."""
+    observed, non_self = rated.observed, rated.non_self
+    if observed is None:  # unrated: the first need is a rating, not an improvement
+        return Known(rated, rung.unrated, None)
+    derived = derive(rung.index, rung.key, rung.weight, rung.expected_from,
+                     rung.expected_target, False, lo, total, observed)
+    gate_met = rung.gate_bar is None or (non_self is not None and non_self >= rung.gate_bar)
+    start = observed if gate_met or non_self is None else min(observed, non_self)
+    return Known(rated, derived, raise_options(
+        rung.index, start, rung.weight, derived.score_term, rung.expected_from,
+        rung.expected_target, rung.gate_bar, gate_met, scale_max))
 
 
 def _weigh(rung: Rung, sums: list[float], counts: list[int]) -> Rated:
@@ -160,21 +201,26 @@ def _weigh(rung: Rung, sums: list[float], counts: list[int]) -> Rated:
             term = w * (sums[g] / k)
             num, den, n_ratings = num + term, den + w, n_ratings + k
             other_num, other_den = other_num + term, other_den + w
-    non_self = snap(other_num / other_den) if other_den else None
+    non_self = snap(other_num / other_den) if other_den and rung.gate_bar is not None else None
     return Rated(
-        observed=snap(num / den) if den else None, non_self=non_self, count=n_ratings,
+        observed=snap(num / den) if den else None, non_self=non_self,
+        has_non_self=other_den > 0, count=n_ratings,
         lead=snap(self_mean - other_num / other_den) if self_count and other_den else None)
 
 
-def _non_self_spread(ladder: Ladder, comp_of: tuple[int, ...], scored: list[Row]
-                     ) -> list[float]:
-    """Per competency: highest minus lowest non-self rating (0 with fewer than two)."""
+def _non_self_spread(ladder: Ladder, comp_of: tuple[int, ...], scored: list[Row],
+                     tally: Tally, policy: Policy) -> list[float]:
+    """Per competency: highest minus lowest non-self rating (0 with fewer than two). Only
+    where all ratings together span disagreement_steps can the non-self ones; elsewhere 0."""
     n = len(ladder.rungs)
+    wide = {c for c in range(n) if tally.high[c] - tally.low[c] >= policy.disagreement_steps}
+    if not wide:
+        return [0.0] * n
     high, low = [-math.inf] * n, [math.inf] * n
     self_cells = {r.self_cell for r in ladder.rungs}
     for g, _, p, _, _ in scored:
-        if g not in self_cells:
-            c = comp_of[g]
+        c = comp_of[g]
+        if c in wide and g not in self_cells:
             if p > high[c]:
                 high[c] = p
             if p < low[c]:
@@ -248,8 +294,7 @@ def _capped_confidence(trust: dict[str, Any], ladder: Ladder, done: Pass, policy
 
 def _top_gaps(plan: Plan, ladder: Ladder, done: Pass) -> list[dict[str, Any]]:
     """The (up to) three largest gaps among the rated competencies, heavier first on a tie."""
-    keys = sorted(d.gap_key for d, r in zip(done.derived, done.rated, strict=True)
-                  if d.gap_key is not None and r.observed is not None)
+    keys = sorted(done.gaps)
     return [{"competency": key, "gap": done.entries[c]["gap"],
              "recommendations": [dict(r) for r in plan.rx.recommendations[c]]}
             for _, _, key, c in keys[:3]]
@@ -258,6 +303,8 @@ def _top_gaps(plan: Plan, ladder: Ladder, done: Pass) -> list[dict[str, Any]]:
 def _unrated(ladder: Ladder, tally: Tally, done: Pass) -> list[dict[str, Any]]:
     """Each unrated competency with the roles missing: those that rated other competencies
     of this assessment (or, when nobody rated anything, the lead non-self role)."""
+    if not done.unrated_weight:
+        return []
     counts, n_roles = tally.counts, ladder.n_roles
     present = [r for k, r in enumerate(ladder.roles) if any(counts[k::n_roles])]
     missing = present or [ladder.lead_role]
@@ -285,7 +332,7 @@ def _path(ladder: Ladder, done: Pass, band: int, caps: Caps, target: str, policy
             return [], (f"No path: the {gate.level} gate {ladder.rungs[gate.competency].key} "
                         "has no rating from anyone but the person; it needs one first.")
     raises = cheapest_path(done.terms, ladder.total_weight, policy.ready_now,
-                           _candidates(ladder, done))
+                           done.candidates)
     if raises is None:
         return [], (f"No path: even every rated competency at the {target} bar falls short "
                     f"of the policy threshold {policy.ready_now}"
@@ -297,17 +344,3 @@ def _path(ladder: Ladder, done: Pass, band: int, caps: Caps, target: str, policy
 
 def _cheapest_first(r: Raise) -> tuple[float, int]:
     return r.cost, r.index
-
-
-def _candidates(ladder: Ladder, done: Pass) -> list[Candidate]:
-    out = []
-    for rung, rated in zip(ladder.rungs, done.rated, strict=True):
-        if rated.observed is None:
-            continue  # unrated: the first need is a rating, not an improvement
-        found = raise_options(
-            rung.index, rated.observed, rated.non_self, rung.weight, done.terms[rung.index],
-            rung.expected_from, rung.expected_target, rung.gate_bar,
-            all(_gate_met(rated, g.bar) for g in rung.gates), ladder.scale_max)
-        if found is not None:
-            out.append(found)
-    return out
