@@ -100,6 +100,10 @@ class _Search:
         self.forced_after = _suffix_sums([c.forced for c in order], 0)
         self.forced_cost = _suffix_sums([c.forced_cost for c in order], 0.0)
         self.most_after = _suffix_sums([c.most for c in order], 0.0)
+        # from i: the first forced candidate (the last one to try next), else the last one
+        self.next_forced = [n - 1] * (n + 1) if (n := len(order)) else [-1]
+        for j in range(n - 1, -1, -1):
+            self.next_forced[j] = j if order[j].forced else self.next_forced[j + 1]
         self.best: list[Raise] | None = None
         self.best_cost = math.inf
 
@@ -117,21 +121,20 @@ class _Search:
         return max(cost if left <= 0 else math.inf, self.forced_cost[i])
 
     def visit(self, i: int, need: float, spent: float, chosen: list[Raise]) -> None:
-        if need > self.most_after[i] + 1e-9:
-            return  # even the largest remaining gains fall short
-        if spent + self.bound(i, need) > self.best_cost + EPS:
-            return
+        """Decisions up to candidate i are in `chosen`; each later candidate j (up to the
+        next forced one, which cannot be skipped) is tried as the next to raise."""
         if not self.forced_after[i] and need <= 0 and self._accept(chosen, spent):
             return  # raising more would only cost more
-        if i == len(self.order):
-            return
-        candidate = self.order[i]
-        for option in candidate.options:
-            chosen.append(option)
-            self.visit(i + 1, need - option.gain, spent + option.cost, chosen)
-            chosen.pop()
-        if not candidate.forced:
-            self.visit(i + 1, need, spent, chosen)
+        order = self.order
+        for j in range(i, self.next_forced[i] + 1):
+            # skipping more candidates leaves less gain and a higher bound: stop there
+            if need > self.most_after[j] + 1e-9 or (
+                    spent + self.bound(j, need) > self.best_cost + EPS):
+                return
+            for option in order[j].options:
+                chosen.append(option)
+                self.visit(j + 1, need - option.gain, spent + option.cost, chosen)
+                chosen.pop()
 
     def _accept(self, chosen: list[Raise], spent: float) -> bool:
         """Keep `chosen` if it reaches ready_now and beats the best so far; True if it

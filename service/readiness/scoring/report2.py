@@ -46,6 +46,8 @@ class Known:
     rated: Rated
     derived: Derived
     raises: Candidate | None  # its path_to_ready options; None: unrated or none useful
+    entry: dict[str, Any]  # its report entry but for the flags (copied into each report)
+    flags: tuple[str, ...]  # the flags its ratings decide (see _flags)
 
 
 @dataclass(slots=True)
@@ -126,35 +128,31 @@ def _competencies(ladder: Ladder, tally: Tally, spread: list[float], policy: Pol
         key = (rung.slot, *sums[first:first + n_roles], *counts[first:first + n_roles])
         found = known.get(key)
         if found is None:
-            found = _known(rung, _weigh(rung, sums, counts), lo, total, ladder.scale_max)
+            found = _known(rung, _weigh(rung, sums, counts), lo, total, ladder.scale_max,
+                           policy)
             MEMO.keep(known, key, found)
         if found.raises is not None:
             done.candidates.append(found.raises)
         rated, derived = found.rated, found.derived
-        observed = rated.observed
-        if observed is None:
+        flags = list(found.flags)
+        if rated.observed is None:
             unrated_weight += rung.weight
-        elif derived.gap_key is not None:
-            done.gaps.append(derived.gap_key)
-        disagree = spread[rung.index] >= steps
-        if disagree:
-            done.disagree.append(rung.index)
+        else:
+            if derived.gap_key is not None:
+                done.gaps.append(derived.gap_key)
+            if spread[rung.index] >= steps:
+                done.disagree.append(rung.index)
+                flags.append("raters_disagree")
+            if not evidenced[rung.index]:
+                flags.append("no_evidence")
         all_rated.append(rated)
         all_derived.append(derived)
         terms.append(derived.score_term)
         progress_sum += derived.score_term
         coverage += derived.coverage_term
-        # every gate that applies is met iff the non-self value reaches the highest bar
-        gate_unmet = rung.gate_bar is not None and (
-            rated.non_self is None or rated.non_self < rung.gate_bar)
-        entries.append({
-            "key": rung.key, "weight": rung.weight, "expected_current": rung.expected_current,
-            "expected_from": rung.expected_from, "expected_target": rung.expected_target,
-            "observed": derived.observed,
-            "gap": 0.0 if observed is None else derived.gap,  # no evidence: no gap
-            "progress": derived.progress, "contribution": derived.contribution,
-            "flags": _flags(gate_unmet, rated, disagree, evidenced[rung.index], policy),
-        })
+        entry = found.entry.copy()
+        entry["flags"] = flags
+        entries.append(entry)
     done.weighted_progress, done.coverage = progress_sum, coverage
     done.unrated_weight = unrated_weight
     done.n_rated = sum(r.observed is not None for r in all_rated)
@@ -162,18 +160,30 @@ def _competencies(ladder: Ladder, tally: Tally, spread: list[float], policy: Pol
     return done
 
 
-def _known(rung: Rung, rated: Rated, lo: int, total: float, scale_max: int) -> Known:
-    """Progress and the rest from observed (derive), and the raise options for the path."""
+def _known(rung: Rung, rated: Rated, lo: int, total: float, scale_max: int,
+           policy: Policy) -> Known:
+    """Progress and the rest from observed (derive), the entry and the flags that follow,
+    and the raise options for the path."""
     observed, non_self = rated.observed, rated.non_self
-    if observed is None:  # unrated: the first need is a rating, not an improvement
-        return Known(rated, rung.unrated, None)
-    derived = derive(rung.index, rung.key, rung.weight, rung.expected_from,
-                     rung.expected_target, False, lo, total, observed)
+    # every gate that applies is met iff the non-self value reaches the highest bar
     gate_met = rung.gate_bar is None or (non_self is not None and non_self >= rung.gate_bar)
-    start = observed if gate_met or non_self is None else min(observed, non_self)
-    return Known(rated, derived, raise_options(
-        rung.index, start, rung.weight, derived.score_term, rung.expected_from,
-        rung.expected_target, rung.gate_bar, gate_met, scale_max))
+    if observed is None:  # unrated: the first need is a rating, not an improvement
+        derived, raises = rung.unrated, None
+    else:
+        derived = derive(rung.index, rung.key, rung.weight, rung.expected_from,
+                         rung.expected_target, False, lo, total, observed)
+        start = observed if gate_met or non_self is None else min(observed, non_self)
+        raises = raise_options(rung.index, start, rung.weight, derived.score_term,
+                               rung.expected_from, rung.expected_target, rung.gate_bar,
+                               gate_met, scale_max)
+    entry = {
+        "key": rung.key, "weight": rung.weight, "expected_current": rung.expected_current,
+        "expected_from": rung.expected_from, "expected_target": rung.expected_target,
+        "observed": derived.observed,
+        "gap": 0.0 if observed is None else derived.gap,  # no evidence: no gap
+        "progress": derived.progress, "contribution": derived.contribution,
+    }
+    return Known(rated, derived, raises, entry, _flags(not gate_met, rated, policy))
 
 
 def _weigh(rung: Rung, sums: list[float], counts: list[int]) -> Rated:
@@ -228,23 +238,19 @@ def _non_self_spread(ladder: Ladder, comp_of: tuple[int, ...], scored: list[Row]
     return [h - lo if h >= lo else 0.0 for h, lo in zip(high, low, strict=True)]
 
 
-def _flags(gate_unmet: bool, rated: Rated, disagree: bool, evidenced: bool, policy: Policy
-           ) -> list[str]:
-    """Rules 1's flags in their order, with raters_disagree before no_evidence."""
+def _flags(gate_unmet: bool, rated: Rated, policy: Policy) -> tuple[str, ...]:
+    """The flags a competency's ratings decide, in rules 1's order: gate_unmet, then unrated
+    or blind_spot / hidden_strength. Each report adds raters_disagree and no_evidence after
+    them (they depend on the other ratings and the evidence texts)."""
     flags = ["gate_unmet"] if gate_unmet else []
     if rated.observed is None:
         flags.append("unrated")
-        return flags
-    if rated.lead is not None:
+    elif rated.lead is not None:
         if rated.lead >= policy.blind_spot_steps:
             flags.append("blind_spot")
         if -rated.lead >= policy.hidden_strength_steps:
             flags.append("hidden_strength")
-    if disagree:
-        flags.append("raters_disagree")
-    if not evidenced:
-        flags.append("no_evidence")
-    return flags
+    return tuple(flags)
 
 
 # ------------------------------------------------------------------------------------ band
