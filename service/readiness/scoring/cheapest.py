@@ -13,12 +13,10 @@ report scores, so float rounding cannot let a set through that falls short.
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .formulas import progress_of, round_score
 
@@ -45,11 +43,7 @@ class Candidate:
     rate: float  # best gain per step over its options
     most: float  # largest gain over its options
     forced_cost: float  # forced: the cost of its cheapest option; else 0
-
-    @property
-    def rank(self) -> tuple[float, int]:
-        """Search order: best rate first, then rubric order."""
-        return -self.rate, self.index
+    rank: tuple[float, int]  # search order: best rate first, then rubric order
 
 
 def raise_options(index: int, start: float, weight: float, term: float,
@@ -72,17 +66,18 @@ def raise_options(index: int, start: float, weight: float, term: float,
         if (not gate_met and not options) or gain > (options[-1].gain if options else 0.0):
             options.append(Raise(index, to, start, to - start, gain, new))
     if not options:
-        return None if gate_met else Candidate(index, True, (), 0.0, 0.0, math.inf)
-    return Candidate(index, not gate_met, tuple(options),
-                     max(o.gain / o.cost for o in options), max(o.gain for o in options),
-                     0.0 if gate_met else options[0].cost)
+        return None if gate_met else Candidate(index, True, (), 0.0, 0.0, math.inf, (0.0, index))
+    rate = max(o.gain / o.cost for o in options)
+    return Candidate(index, not gate_met, tuple(options), rate, max(o.gain for o in options),
+                     0.0 if gate_met else options[0].cost, (-rate, index))
 
 
-def cheapest_path(terms: Sequence[float], total: float, ready_now: float,
+def cheapest_path(terms: list[float], total: float, ready_now: float,
                   candidates: Sequence[Candidate]) -> list[Raise] | None:
     """The cheapest raises, or None when none reaches ready_now. `terms` are the score's
-    summands (weight x progress) in rubric order; every forced candidate must be raised."""
-    search = _Search(list(terms), total, ready_now, sorted(candidates, key=_RANK))
+    summands (weight x progress) in rubric order (not changed); every forced candidate must
+    be raised."""
+    search = _Search(terms, total, ready_now, sorted(candidates, key=_RANK))
     if search.forced_cost[0] == math.inf:  # a gate that no raise can meet
         return None
     search.visit(0, search.need, 0.0, [])
@@ -96,14 +91,19 @@ class _Search:
         # score points to gain, with a margin for the half-up rounding of the score and for
         # float sums in another order; reaches() decides exactly
         self.need = (ready_now - 0.05) * total / 100.0 - sum(terms) - 1e-9
-        # from candidate i on: forced ones, their cheapest cost, the largest gains (suffix sums)
-        self.forced_after = _suffix_sums([c.forced for c in order], 0)
-        self.forced_cost = _suffix_sums([c.forced_cost for c in order], 0.0)
-        self.most_after = _suffix_sums([c.most for c in order], 0.0)
-        # from i: the first forced candidate (the last one to try next), else the last one
-        self.next_forced = [n - 1] * (n + 1) if (n := len(order)) else [-1]
+        # from candidate i on: forced ones, their cheapest cost, the largest gains, and the
+        # first forced one (the last to try next; else the last candidate)
+        n = len(order)
+        self.forced_after, self.forced_cost = [0] * (n + 1), [0.0] * (n + 1)
+        self.most_after, self.next_forced = [0.0] * (n + 1), [n - 1] * (n + 1)
+        forced, cost, most, next_forced = 0, 0.0, 0.0, n - 1
         for j in range(n - 1, -1, -1):
-            self.next_forced[j] = j if order[j].forced else self.next_forced[j + 1]
+            c = order[j]
+            if c.forced:
+                forced, cost, next_forced = forced + 1, cost + c.forced_cost, j
+            most += c.most
+            self.forced_after[j], self.forced_cost[j] = forced, cost
+            self.most_after[j], self.next_forced[j] = most, next_forced
         self.best: list[Raise] | None = None
         self.best_cost = math.inf
 
@@ -154,10 +154,6 @@ class _Search:
 
 
 _RANK = operator.attrgetter("rank")
-
-
-def _suffix_sums(values: list[Any], zero: Any) -> list[Any]:
-    return list(itertools.accumulate(reversed(values), initial=zero))[::-1]
 
 
 def _tie_key(chosen: list[Raise]) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
