@@ -108,17 +108,17 @@ class _Search:
         self.best_cost = math.inf
 
     def bound(self, i: int, need: float) -> float:
-        """A lower bound on the cost still to spend from candidate i on."""
+        """A lower bound on the cost still to spend from candidate i on: the gain still
+        needed bought at each candidate's best rate, best rates first (need > 0)."""
         cost, left, order = 0.0, need, self.order
-        for j in range(i, len(order)):  # by rate, best first
-            if left <= 0:
-                break
+        for j in range(i, len(order)):
             c = order[j]
+            if c.most >= left:
+                return max(cost + left / c.rate, self.forced_cost[i])
             if c.most > 0:
-                take = min(left, c.most)
-                cost += take / c.rate
-                left -= take
-        return max(cost if left <= 0 else math.inf, self.forced_cost[i])
+                cost += c.most / c.rate
+                left -= c.most
+        return math.inf
 
     def visit(self, i: int, need: float, spent: float, chosen: list[Raise]) -> None:
         """Decisions up to candidate i are in `chosen`; each later candidate j (up to the
@@ -128,9 +128,12 @@ class _Search:
         order = self.order
         for j in range(i, self.next_forced[i] + 1):
             # skipping more candidates leaves less gain and a higher bound: stop there
-            if need > self.most_after[j] + 1e-9 or (
-                    spent + self.bound(j, need) > self.best_cost + EPS):
+            if need > self.most_after[j] + 1e-9:
                 return
+            if self.best is not None:  # before a first set, no bound can cut
+                lower = self.bound(j, need) if need > 0 else self.forced_cost[j]
+                if spent + lower > self.best_cost + EPS:
+                    return
             for option in order[j].options:
                 chosen.append(option)
                 self.visit(j + 1, need - option.gain, spent + option.cost, chosen)
@@ -143,7 +146,7 @@ class _Search:
             return False
         if self.best is None or spent < self.best_cost - EPS or (
                 spent <= self.best_cost + EPS and _tie_key(chosen) < _tie_key(self.best)):
-            self.best, self.best_cost = sorted(chosen, key=lambda r: r.index), spent
+            self.best, self.best_cost = sorted(chosen, key=_INDEX), spent
         return True
 
     def _reaches(self, chosen: list[Raise]) -> bool:
@@ -154,8 +157,10 @@ class _Search:
 
 
 _RANK = operator.attrgetter("rank")
+_INDEX = operator.attrgetter("index")
+CHEAPEST_FIRST = operator.attrgetter("cost", "index")  # how a path is listed
 
 
 def _tie_key(chosen: list[Raise]) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
-    ordered = sorted(chosen, key=lambda r: r.index)
+    ordered = sorted(chosen, key=_INDEX)
     return len(ordered), tuple(r.index for r in ordered), tuple(r.to for r in ordered)

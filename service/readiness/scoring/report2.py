@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cheapest import Candidate, Raise, cheapest_path, raise_options
+from .cheapest import CHEAPEST_FIRST, Candidate, cheapest_path, raise_options
 from .confidence import confidence
 from .formulas import Derived, band_of, derive, round4, round_score, snap
 from .ladder import Ladder, Rung, ladder_of
@@ -56,7 +56,6 @@ class Pass:
 
     entries: list[dict[str, Any]] = field(default_factory=list)
     rated: list[Rated] = field(default_factory=list)
-    derived: list[Derived] = field(default_factory=list)
     terms: list[float] = field(default_factory=list)  # weight x progress, in rubric order
     weighted_progress: float = 0.0
     coverage: float = 0.0
@@ -66,6 +65,7 @@ class Pass:
     disagree: list[int] = field(default_factory=list)  # competencies flagged raters_disagree
     gaps: list[tuple[float, float, str, int]] = field(default_factory=list)  # rated, gap > 0
     candidates: list[Candidate] = field(default_factory=list)  # for path_to_ready
+    counts: list[int] = field(default_factory=list)  # ratings per competency
 
 
 def report(plan: Plan, lv: LevelPlan, rubric: RubricSpec, rows: list[Row], scored: list[Row],
@@ -82,8 +82,8 @@ def report(plan: Plan, lv: LevelPlan, rubric: RubricSpec, rows: list[Row], score
     path, reason = _path(ladder, done, band, caps, lv.target, policy)
     n_raters = len(set(map(ROLE_RATER, scored)))
     managed = rated_in(tally.counts, plan.px.manager_idx, ladder.n_roles)
-    trust = confidence(tally, done.n_rated, [r.count for r in done.rated], len(scored),
-                       n_raters, managed, plan.px, policy)
+    trust = confidence(tally, done.n_rated, done.counts, len(scored), n_raters, managed,
+                       plan.px, policy)
     return {
         "score": final,
         "band": BANDS[band],
@@ -119,9 +119,10 @@ def _competencies(ladder: Ladder, tally: Tally, spread: list[float], policy: Pol
     done = Pass()
     lo, total = ladder.scale_min, ladder.total_weight
     sums, counts, evidenced = tally.sums, tally.counts, tally.evidenced
-    entries, all_rated, all_derived, terms = done.entries, done.rated, done.derived, done.terms
+    entries, all_rated, terms, counts_out = done.entries, done.rated, done.terms, done.counts
     steps = policy.disagreement_steps
     progress_sum = coverage = unrated_weight = 0.0
+    n_rated, any_non_self = 0, False
     n_roles, known = ladder.n_roles, MEMO.weighed
     for rung in ladder.rungs:
         first = rung.index * n_roles  # its cells, one per role the policy weighs
@@ -135,9 +136,11 @@ def _competencies(ladder: Ladder, tally: Tally, spread: list[float], policy: Pol
             done.candidates.append(found.raises)
         rated, derived = found.rated, found.derived
         flags = list(found.flags)
+        any_non_self = any_non_self or rated.has_non_self
         if rated.observed is None:
             unrated_weight += rung.weight
         else:
+            n_rated += 1
             if derived.gap_key is not None:
                 done.gaps.append(derived.gap_key)
             if spread[rung.index] >= steps:
@@ -146,7 +149,7 @@ def _competencies(ladder: Ladder, tally: Tally, spread: list[float], policy: Pol
             if not evidenced[rung.index]:
                 flags.append("no_evidence")
         all_rated.append(rated)
-        all_derived.append(derived)
+        counts_out.append(rated.count)
         terms.append(derived.score_term)
         progress_sum += derived.score_term
         coverage += derived.coverage_term
@@ -155,8 +158,7 @@ def _competencies(ladder: Ladder, tally: Tally, spread: list[float], policy: Pol
         entries.append(entry)
     done.weighted_progress, done.coverage = progress_sum, coverage
     done.unrated_weight = unrated_weight
-    done.n_rated = sum(r.observed is not None for r in all_rated)
-    done.any_non_self = any(r.has_non_self for r in all_rated)
+    done.n_rated, done.any_non_self = n_rated, any_non_self
     return done
 
 
@@ -222,15 +224,15 @@ def _non_self_spread(ladder: Ladder, comp_of: tuple[int, ...], scored: list[Row]
                      tally: Tally, policy: Policy) -> list[float]:
     """Per competency: highest minus lowest non-self rating (0 with fewer than two). Only
     where all ratings together span disagreement_steps can the non-self ones; elsewhere 0."""
-    n = len(ladder.rungs)
-    wide = {c for c in range(n) if tally.high[c] - tally.low[c] >= policy.disagreement_steps}
-    if not wide:
+    n, steps = len(ladder.rungs), policy.disagreement_steps
+    wide = [h - lo >= steps for h, lo in zip(tally.high, tally.low, strict=True)]
+    if True not in wide:
         return [0.0] * n
     high, low = [-math.inf] * n, [math.inf] * n
     self_cells = {r.self_cell for r in ladder.rungs}
     for g, _, p, _, _ in scored:
         c = comp_of[g]
-        if c in wide and g not in self_cells:
+        if wide[c] and g not in self_cells:
             if p > high[c]:
                 high[c] = p
             if p < low[c]:
@@ -255,7 +257,7 @@ def _flags(gate_unmet: bool, rated: Rated, policy: Policy) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------------------------ band
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Caps:
     gate_unmet: bool  # some gate that applies is unmet: at most developing
     self_only: bool  # no non-self rating at all: at most developing
@@ -345,8 +347,4 @@ def _path(ladder: Ladder, done: Pass, band: int, caps: Caps, target: str, policy
                     + (" (unrated competencies count as no progress)."
                        if done.unrated_weight else "."))
     return [{"competency": ladder.rungs[r.index].key, "from": round4(r.start), "to": r.to}
-            for r in sorted(raises, key=_cheapest_first)], None
-
-
-def _cheapest_first(r: Raise) -> tuple[float, int]:
-    return r.cost, r.index
+            for r in sorted(raises, key=CHEAPEST_FIRST)], None
