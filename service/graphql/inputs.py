@@ -24,7 +24,7 @@ from strawberry.scalars import JSON
 from ..assessments.schemas import RubricRef
 from ..outlines.schemas import TemplateRef
 from ..problems import FieldError, InvalidInput, field_path
-from ..readiness.schemas import CohortFilters
+from ..readiness.schemas import CohortFilters, PolicyChoice
 from .types import OutlineStatus, RaterRole
 
 M = TypeVar("M", bound=BaseModel)
@@ -137,6 +137,13 @@ class RatingChangeInput:
     proficiency: float
     rater_id: str | None = None
     evidence: str | None = None
+
+
+@strawberry.experimental.pydantic.input(
+    model=PolicyChoice, all_fields=True,
+    description="A scoring policy by name and version (default: the latest)")
+class PolicyChoiceInput:
+    pass
 
 
 @strawberry.experimental.pydantic.input(model=CohortFilters, all_fields=True)

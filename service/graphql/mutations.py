@@ -25,6 +25,7 @@ from .inputs import (
     AssessmentInput,
     OutlineInput,
     PersonInput,
+    PolicyChoiceInput,
     RatingChangeInput,
     RatingsInput,
     to_model,
@@ -107,11 +108,13 @@ class Mutation:
                                      "current one; stores nothing (needs `readiness:read`)")
     async def simulate_readiness(self, info: Info, assessment_id: uuid.UUID,
                                  changes: list[RatingChangeInput],
-                                 target_level: str | None = None) -> Simulation | None:
+                                 target_level: str | None = None,
+                                 policy: PolicyChoiceInput | None = None) -> Simulation | None:
         ctx = info.context
         principal = ctx.require("readiness:read")
         with arguments():
-            body = to_model(SimulateRequest, {"changes": changes, "target_level": target_level})
+            body = to_model(SimulateRequest, {"changes": changes, "target_level": target_level,
+                                              "policy": policy})
             result = await ctx.run(readiness.simulate, ctx.session, assessment_id, principal,
                                    body)
         return Simulation.of(result)

@@ -229,7 +229,17 @@ class CompetencyReadiness:
 @strawberry.type
 class Gate:
     competency: str
+    level: str | None = strawberry.field(description="Rules 2: the level the gate belongs to")
+    bar: int | None = strawberry.field(description="Rules 2: the expectation to reach")
+    observed_without_self: float | None = strawberry.field(
+        description="Rules 2: the competency's value from non-self ratings alone")
     met: bool
+
+
+@strawberry.type
+class UnratedCompetency:
+    competency: str
+    missing: list[RaterRole] = strawberry.field(description="The roles whose rating is missing")
 
 
 @strawberry.type
@@ -269,6 +279,8 @@ class ReadinessReport:
     competencies: list[CompetencyReadiness]
     gates: list[Gate]
     top_gaps: list[TopGap]
+    unrated: list[UnratedCompetency] | None = strawberry.field(
+        description="Rules 2: competencies nobody rated (never in topGaps)")
     path_to_ready: list[PathStep]
     path_to_ready_reason: str | None
     policy: PolicyRef
@@ -285,10 +297,15 @@ class ReadinessReport:
                 readiness_schemas.Confidence.model_validate(r["confidence"])),
             competencies=[CompetencyReadiness.from_pydantic(
                 readiness_schemas.CompetencyResult.model_validate(x)) for x in r["competencies"]],
-            gates=[Gate(competency=g["competency"], met=g["met"]) for g in r["gates"]],
+            gates=[Gate(competency=g["competency"], level=g.get("level"), bar=g.get("bar"),
+                        observed_without_self=g.get("observed_without_self"), met=g["met"])
+                   for g in r["gates"]],
             top_gaps=[TopGap(competency=g["competency"], gap=g["gap"], recommendations=[
                 Recommendation(kind=x["kind"], title=x["title"], detail=x.get("detail", ""))
                 for x in g["recommendations"]]) for g in r["top_gaps"]],
+            unrated=None if "unrated" not in r else [UnratedCompetency(
+                competency=u["competency"], missing=[RaterRole(m) for m in u["missing"]])
+                for u in r["unrated"]],
             path_to_ready=[PathStep(competency=p["competency"], from_=p["from"], to=p["to"])
                            for p in r["path_to_ready"]],
             path_to_ready_reason=r.get("path_to_ready_reason"),

@@ -1,5 +1,8 @@
-"""Readiness policies: named, versioned scoring parameters stored as rows. ``progress`` v1 is
-built in (scoring.DEFAULT_POLICY) and also stored as data by ``ascent load-defaults``.
+"""Readiness policies: named, versioned scoring parameters stored as rows. ``progress`` v1
+and v2 are built in (scoring.BUILT_IN_POLICIES; v2, the default, scores by rules 2) and also
+stored as data by ``ascent load-defaults``. A stored version wins over a built-in one of the
+same number; the latest version of ``progress`` is at least the newest built-in one, so a
+database made before v2 scores with v2 even before ``load-defaults`` stores it.
 
 Policy versions never change, so their scoring form is cached per process and database;
 only "which version is the latest" is asked of the database each time."""
@@ -14,6 +17,7 @@ from .models import ReadinessPolicy
 from .schemas import PolicyCreate, PolicyRead
 
 DEFAULT_POLICY_NAME = scoring.DEFAULT_POLICY.name
+BUILT_IN = {(p.name, p.version): p for p in scoring.BUILT_IN_POLICIES}
 
 _policies = LRU(256)
 
@@ -30,23 +34,28 @@ def _policy_row(session: Session, name: str, version: int | None) -> ReadinessPo
 
 
 def get_policy(session: Session, name: str, version: int | None = None) -> scoring.Policy:
-    """A policy by name (latest version unless given). ``progress`` v1 is built in."""
+    """A policy by name (latest version unless given); built-in versions count as stored."""
     if version is None:  # one scalar query; the versions themselves never change
-        version = session.exec(select(func.max(ReadinessPolicy.version)).where(
-            ReadinessPolicy.name == name)).one()
-        if version is None and name == DEFAULT_POLICY_NAME:
-            return scoring.DEFAULT_POLICY
+        version = latest_version(session, name)
     cache_key = (db_key(session), name, version)
     if (cached := _policies.get(cache_key)) is not None:
         return cached
     row = _policy_row(session, name, version) if version is not None else None
     if row is None:
-        if name == DEFAULT_POLICY_NAME and version == 1:
-            return scoring.DEFAULT_POLICY
+        if (name, version) in BUILT_IN:
+            return BUILT_IN[name, version]
         raise NotFound(f"No readiness policy '{name}'" + (f" version {version}." if version
                                                           else "."))
     return _policies.put(cache_key, scoring.Policy.from_dict(
         row.body | {"name": name, "version": row.version}))
+
+
+def latest_version(session: Session, name: str) -> int | None:
+    """The newest version of a policy, stored or built in; None when there is none."""
+    stored = session.exec(select(func.max(ReadinessPolicy.version)).where(
+        ReadinessPolicy.name == name)).one()
+    built_in = max((v for n, v in BUILT_IN if n == name), default=None)
+    return max((v for v in (stored, built_in) if v is not None), default=None)
 
 
 def policy_read(policy: scoring.Policy, created_at=None) -> PolicyRead:
@@ -59,20 +68,16 @@ def list_policies(session: Session) -> list[PolicyRead]:
     rows = session.exec(select(ReadinessPolicy).order_by(ReadinessPolicy.name,
                                                          ReadinessPolicy.version)).all()
     out = [policy_read(get_policy(session, r.name, r.version), r.created_at) for r in rows]
-    if not any(r.name == DEFAULT_POLICY_NAME for r in rows):
-        out.insert(0, policy_read(scoring.DEFAULT_POLICY))
-    return out
+    stored = {(r.name, r.version) for r in rows}
+    missing = [policy_read(p) for key, p in BUILT_IN.items() if key not in stored]
+    return sorted(out + missing, key=lambda p: (p.name, p.version))
 
 
 def create_policy_version(session: Session, data: PolicyCreate) -> PolicyRead:
     """The next version of a policy: the previous version's parameters with these changes."""
-    previous = _policy_row(session, data.name, None)
-    if previous is not None:
-        base = get_policy(session, data.name, previous.version)
-    elif data.name == DEFAULT_POLICY_NAME:
-        base = scoring.DEFAULT_POLICY
-    else:  # a new name starts from the default parameters as its version 1
-        base = None
+    latest = latest_version(session, data.name)
+    # a new name starts from the default parameters (rules 2) as its version 1
+    base = get_policy(session, data.name, latest) if latest is not None else None
     changes = data.model_dump(mode="json", exclude={"name"}, exclude_none=True)
     params = {k: v for k, v in (base or scoring.DEFAULT_POLICY).to_dict().items()
               if k not in ("name", "version")} | changes
@@ -90,11 +95,16 @@ def create_policy_version(session: Session, data: PolicyCreate) -> PolicyRead:
 
 
 def ensure_default_policy(session: Session) -> str:
-    """Store ``progress`` v1 as data (idempotent), so it is listed and versioned like others."""
-    if _policy_row(session, DEFAULT_POLICY_NAME, 1) is not None:
-        return "policy progress: up to date"
-    body = {k: v for k, v in scoring.DEFAULT_POLICY.to_dict().items()
-            if k not in ("name", "version")}
-    session.add(ReadinessPolicy(name=DEFAULT_POLICY_NAME, version=1, body=body))
+    """Store the built-in versions of ``progress`` as data (idempotent), so they are listed
+    and versioned like others. A version someone stored under the same number is kept."""
+    done = []
+    for (name, version), policy in BUILT_IN.items():
+        row = _policy_row(session, name, version)
+        body = {k: v for k, v in policy.to_dict().items() if k not in ("name", "version")}
+        if row is None:
+            session.add(ReadinessPolicy(name=name, version=version, body=body))
+            done.append(f"stored version {version}")
+        elif row.body != body:
+            done.append(f"version {version} kept as stored (it differs from the built-in one)")
     session.flush()
-    return "policy progress: stored version 1"
+    return "policy progress: " + ("; ".join(done) if done else "up to date")

@@ -20,7 +20,7 @@ from . import scoring
 from .adjustment import AS_POLICY, AdjustChoice, adjustment_for
 from .models import ReadinessReport
 from .policies import get_policy
-from .schemas import ScoreRatingIn, ScoreRequest, SimulateRequest, StoredReport
+from .schemas import PolicyChoice, ScoreRatingIn, ScoreRequest, SimulateRequest, StoredReport
 from .specs import rubric_spec
 
 
@@ -38,11 +38,14 @@ def to_ratings(ratings: Iterable[ScoreRatingIn | Any]) -> list[scoring.Rating]:
 
 def score(session: Session, rubric_key: str, rubric_version: int | None, current_level: str,
           ratings: Sequence[scoring.Rating], target_level: str | None = None,
-          policy: scoring.Policy | None = None, *, cycle: str | None = None,
+          policy: scoring.Policy | PolicyChoice | None = None, *, cycle: str | None = None,
           choice: AdjustChoice = AS_POLICY) -> dict[str, Any]:
-    """Score with the rubric's policy; rater-adjusted when the policy or ``choice`` asks,
-    with the fit ``choice`` names or the latest one of ``cycle``."""
+    """Score with `policy`: given, chosen by name and version, or (None) the latest version
+    of the policy the rubric names; rater-adjusted when the policy or ``choice`` asks, with
+    the fit ``choice`` names or the latest one of ``cycle``."""
     spec, policy_name = rubric_spec(session, rubric_key, rubric_version)
+    if isinstance(policy, PolicyChoice):
+        policy = get_policy(session, policy.name, policy.version)
     policy = policy or get_policy(session, policy_name)
     adjustment = adjustment_for(session, policy, cycle, choice)
     try:
@@ -54,7 +57,7 @@ def score(session: Session, rubric_key: str, rubric_version: int | None, current
 def score_request(session: Session, body: ScoreRequest) -> bytes:
     """The stateless ``POST /v1/readiness:score``: nothing is stored."""
     report = score(session, body.rubric.key, body.rubric.version, body.current_level,
-                   to_ratings(body.ratings), body.target_level)
+                   to_ratings(body.ratings), body.target_level, body.policy)
     return scoring.canonical_json(report)
 
 
@@ -71,14 +74,15 @@ def _require_subject_access(principal: Principal, person: str) -> None:
 
 
 def _live_report(session: Session, assessment, target_level: str | None,
-                 changes: Sequence[scoring.Rating] = (), choice: AdjustChoice = AS_POLICY
+                 changes: Sequence[scoring.Rating] = (), policy: PolicyChoice | None = None,
+                 choice: AdjustChoice = AS_POLICY
                  ) -> dict[str, Any]:
     inputs = assessments.scoring_inputs(session, assessment)
     ratings = to_ratings(inputs.ratings)
     if changes:
         ratings = list(scoring.apply_changes(ratings, changes))
     return score(session, inputs.rubric_key, inputs.rubric_version, inputs.current_level,
-                 ratings, target_level or inputs.target_level, cycle=assessment.cycle,
+                 ratings, target_level or inputs.target_level, policy, cycle=assessment.cycle,
                  choice=choice)
 
 
@@ -126,8 +130,9 @@ def simulate(session: Session, assessment_id: uuid.UUID, principal: Principal,
     _require_subject_access(principal, assessment.person_external_id)
     spec, _ = rubric_spec(session, assessment.rubric_key, assessment.rubric_version)
     _check_changes(spec, body.changes)
-    baseline = _live_report(session, assessment, body.target_level)
-    report = _live_report(session, assessment, body.target_level, to_ratings(body.changes))
+    baseline = _live_report(session, assessment, body.target_level, policy=body.policy)
+    report = _live_report(session, assessment, body.target_level, to_ratings(body.changes),
+                          body.policy)
     rank = {band: i for i, band in enumerate(scoring.BANDS)}
     return {"report": report, "baseline": baseline, "delta": {
         "score": round(report["score"] - baseline["score"], 1),

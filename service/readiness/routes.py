@@ -135,6 +135,8 @@ def assessment_readiness(
     return report_response(raw)
 
 
+# exclude_unset: a report answers with the fields its policy's rules produce (a v1 report
+# has no `unrated`, gate levels or `expected_from`), as the stored and scored reports do
 @router.post("/v1/assessments/{assessment_id}/readiness:simulate", response_model=SimulationResult,
              operation_id="readiness_simulate", dependencies=[Depends(read_only)],
              response_model_exclude_unset=True)  # reports as scored: no absent keys as null

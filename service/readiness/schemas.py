@@ -13,7 +13,8 @@ from ..wire import AsText, Key, Strict
 Band = Literal["ready_now", "ready_soon", "developing", "not_yet"]
 ConfidenceFactor = Literal["manager", "raters", "agreement", "evidence"]
 ConfidenceLevel = Literal["high", "medium", "low"]
-Flag = Literal["gate_unmet", "blind_spot", "hidden_strength", "no_evidence", "unrated"]
+Flag = Literal["gate_unmet", "blind_spot", "hidden_strength", "raters_disagree", "no_evidence",
+               "unrated"]
 
 
 class ScoreRatingIn(Strict):
@@ -28,11 +29,26 @@ class ScoreRubricRef(versioning.DocumentRef):
     pass
 
 
+PolicyName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class PolicyChoice(Strict):
+    name: PolicyName
+    version: int | None = Field(None, ge=1, le=1_000_000,
+                                description="Default: the latest version of the policy")
+
+
+POLICY_CHOICE = Field(None, description="Score with this policy (e.g. `{\"name\": \"progress\", "
+                      "\"version\": 1}` for the rules before v2); default: the latest "
+                      "version of the policy the rubric names")
+
+
 class ScoreRequest(Strict):
     rubric: ScoreRubricRef
     current_level: Key
     target_level: Key | None = Field(None, description="Default: the next level")
     ratings: list[ScoreRatingIn] = Field(default_factory=list, max_length=5000)
+    policy: PolicyChoice | None = POLICY_CHOICE
 
 
 class SimulateRequest(Strict):
@@ -40,6 +56,7 @@ class SimulateRequest(Strict):
         min_length=1, max_length=5000,
         description="Ratings to add, or to replace where (competency, rater_role, rater_id) match")
     target_level: Key | None = None
+    policy: PolicyChoice | None = POLICY_CHOICE
 
 
 # --- the report (documentation of scoring.score's output) ------------------------------------
@@ -54,12 +71,15 @@ class CompetencyResult(BaseModel):
     key: str
     weight: float
     expected_current: int
+    expected_from: int | None = Field(None, description="Policy rules 2: the bar progress is "
+                                      "measured from (the level just below the target)")
     expected_target: int
     observed: float | None = Field(description="Weighted mean of the ratings (rater-adjusted "
                                                 "when the report names a fit)")
     observed_raw: float | None = Field(
         None, description="As rated, before rater adjustment (only on adjusted reports)")
-    gap: float
+    gap: float = Field(description="How far observed is below the target bar; under rules 2 "
+                       "0 when unrated (no evidence is not a gap: see `unrated`)")
     progress: float
     contribution: float
     flags: list[Flag]
@@ -67,7 +87,17 @@ class CompetencyResult(BaseModel):
 
 class GateResult(BaseModel):
     competency: str
+    level: str | None = Field(None, description="Rules 2: the level the gate belongs to")
+    bar: int | None = Field(None, description="Rules 2: the expectation to reach")
+    observed_without_self: float | None = Field(
+        None, description="Rules 2: the competency's value from non-self ratings alone")
     met: bool
+
+
+class UnratedCompetency(BaseModel):
+    competency: str
+    missing: list[Annotated[RaterRole, AsText]] = Field(
+        description="The roles whose rating is missing")
 
 
 class RecommendationOut(BaseModel):
@@ -115,6 +145,8 @@ class Report(BaseModel):
     competencies: list[CompetencyResult]
     gates: list[GateResult]
     top_gaps: list[TopGap]
+    unrated: list[UnratedCompetency] | None = Field(
+        None, description="Rules 2: competencies nobody rated (never in top_gaps)")
     path_to_ready: list[PathStep]
     path_to_ready_reason: str | None
     policy: PolicyRef
@@ -156,10 +188,13 @@ class PolicyBody(Strict):
     rater_adjustment: bool | None = Field(
         None, description="Correct each non-self rating for its rater's severity, from the "
                           "latest rater-effects fit of the assessment's cycle (default off)")
+    rules: Literal[1, 2] | None = None
+    disagreement_steps: float | None = None
+    max_unrated_weight: float | None = None
 
 
 class PolicyCreate(PolicyBody):
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    name: PolicyName
 
 
 class PolicyRead(BaseModel):

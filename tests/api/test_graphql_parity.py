@@ -82,7 +82,9 @@ async def test_readiness_reports_equal_rest(admin, world):
     assert snake(data["draft"]["further"]) == further
     assert snake(data["person"]["readiness"]) == latest == finalized
     # The comparison is not vacuous: these reports are full and differ from each other.
-    assert live["top_gaps"] and live["path_to_ready"] and live != finalized
+    # (the draft rates 3 of 12: no path, and the report says why and lists the unrated)
+    assert live["top_gaps"] and live["unrated"] and live["path_to_ready_reason"]
+    assert live != finalized and finalized["band"] == "ready_now"
     assert further["target_level"] == "director" and further["score"] != live["score"]
     assert any(c["flags"] for c in finalized["competencies"])
 

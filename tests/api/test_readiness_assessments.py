@@ -69,7 +69,7 @@ async def test_finalize_stores_the_report_and_later_reads_are_what_was_decided(a
     assert [(p["person"], p["band"], p["previous"]) for p in seen] == [("E123", "ready_now", None)]
 
     decided = await admin.get(url)
-    assert decided.json()["policy"] == {"name": "progress", "version": 1}
+    assert decided.json()["policy"] == {"name": "progress", "version": 2}
     person = await admin.get("/v1/people/E123/readiness")
     assert person.status_code == 200 and person.content == decided.content
 
@@ -81,7 +81,7 @@ async def test_finalize_stores_the_report_and_later_reads_are_what_was_decided(a
     live = await admin.post("/v1/readiness:score", json={
         "rubric": {"key": "product-leadership", "version": 1}, "current_level": "pm",
         "ratings": decided_ratings(await admin.get(f"/v1/assessments/{assessment['id']}"))})
-    assert live.json()["policy"]["version"] == 2 and live.json()["band"] != "ready_now"
+    assert live.json()["policy"]["version"] == 3 and live.json()["band"] != "ready_now"
 
 
 async def test_finalize_under_a_policy_that_leaves_a_role_out(admin, rated):
@@ -99,7 +99,7 @@ async def test_finalize_under_a_policy_that_leaves_a_role_out(admin, rated):
     assert policy.status_code == 201, policy.text
     await finalize(admin, assessment["id"])
     stored = (await admin.get(url)).json()
-    assert stored["policy"] == {"name": "progress", "version": 2}
+    assert stored["policy"] == {"name": "progress", "version": 3}
     assert (stored["score"], stored["band"]) == (100.0, "ready_now")
     person = await admin.get("/v1/people/E123/readiness")
     assert person.status_code == 200 and person.json() == stored

@@ -26,7 +26,7 @@ async def test_score_default_ladder_at_the_bar_is_ready_now(admin, engine):
     assert (report["score"], report["band"], report["target_level"]) == (100.0, "ready_now",
                                                                          "lead-pm")
     assert report["rubric"] == {"key": "product-leadership", "version": 2}
-    assert report["policy"] == {"name": "progress", "version": 1}
+    assert report["policy"] == {"name": "progress", "version": 2}  # the default since v2
     assert report["inputs_digest"].startswith("sha256:")
     again = await admin.post("/v1/readiness:score", json=body | {"ratings": body["ratings"][::-1]})
     assert again.content == response.content  # byte-equal, whatever the order
@@ -42,10 +42,13 @@ async def test_score_explains_gaps_with_recommendations(admin, engine):
     assert report["band"] in ("developing", "not_yet")
     people = next(c for c in report["competencies"] if c["key"] == "developing-people")
     assert "gate_unmet" in people["flags"] and "no_evidence" in people["flags"]
-    assert {"competency": "developing-people", "met": False} in report["gates"]
+    assert {"competency": "developing-people", "level": "lead-pm", "bar": 3,
+            "observed_without_self": 2.0, "met": False} in report["gates"]
     assert report["top_gaps"] and all(g["recommendations"] for g in report["top_gaps"])
     assert report["confidence"]["level"] != "high"
-    assert any(step["competency"] == "developing-people" for step in report["path_to_ready"])
+    # 11 of 12 competencies unrated: rating them comes before any improvement
+    assert report["path_to_ready"] == [] and "rate " in report["path_to_ready_reason"]
+    assert len(report["unrated"]) == 11
 
 
 async def test_score_rejects_bad_input_with_field_paths(admin):
@@ -83,20 +86,23 @@ async def test_score_refuses_draft_versions(admin):
 async def test_policies_are_versioned_data(admin, make_key, client_with):
     await create_rubric(admin)
     listed = (await admin.get("/v1/readiness/policies")).json()
-    assert [(p["name"], p["version"]) for p in listed] == [("progress", 1)]
+    assert [(p["name"], p["version"]) for p in listed] == [("progress", 1), ("progress", 2)]
     assert listed[0]["parameters"]["ready_now"] == 90
+    assert "rules" not in listed[0]["parameters"]  # v1 as it always was
+    assert listed[1]["parameters"]["rules"] == 2
 
     stricter = await admin.post("/v1/readiness/policies",
                                 json={"name": "progress", "ready_now": 95})
     assert stricter.status_code == 201
-    assert stricter.json()["version"] == 2 and stricter.json()["parameters"]["ready_now"] == 95
+    assert stricter.json()["version"] == 3 and stricter.json()["parameters"]["ready_now"] == 95
     assert stricter.json()["parameters"]["ready_soon"] == 70  # carried over
+    assert stricter.json()["parameters"]["rules"] == 2
     v1 = (await admin.get("/v1/readiness/policies/progress/versions/1")).json()
     assert v1["parameters"]["ready_now"] == 90  # earlier versions stay as they were
 
     report = (await admin.post("/v1/readiness:score", json={
         "rubric": {"key": "eng-ladder"}, "current_level": "junior"})).json()
-    assert report["policy"] == {"name": "progress", "version": 2}
+    assert report["policy"] == {"name": "progress", "version": 3}
 
     bad = await admin.post("/v1/readiness/policies", json={"name": "progress", "ready_now": -5,
                                                            "role_weights": {"manager": -1}})

@@ -38,9 +38,10 @@ FRAGMENTS = {
       ratings { competency raterRole raterId proficiency evidence } }""",
     "ReportFields": """fragment ReportFields on ReadinessReport { score band coverage
       currentLevel targetLevel confidence { level value reasons }
-      competencies { key weight expectedCurrent expectedTarget observed gap progress
+      competencies { key weight expectedCurrent expectedFrom expectedTarget observed gap progress
                      contribution flags }
-      gates { competency met }
+      gates { competency level bar observedWithoutSelf met }
+      unrated { competency missing }
       topGaps { competency gap recommendations { kind title detail } }
       pathToReady { competency from to } pathToReadyReason
       policy { name version } rubric { key version } inputsDigest }""",

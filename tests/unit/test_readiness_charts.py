@@ -237,7 +237,7 @@ def test_html_report_sections_and_csp(ladder):
     assert "Ada &lt;b&gt;L&lt;/b&gt;" in html and "<b>" not in html
     assert [t for t, _ in parsed.tags].count("h1") == 1
     assert "Strategy" in html.split('id="h-unrated"')[1].split("</section>")[0]
-    assert report["inputs_digest"] in html and "progress version 1" in html
+    assert report["inputs_digest"] in html and "progress version 2" in html  # the default policy
     # Evidence: every role speaks before one speaks twice; the rest is counted.
     evidence = html.split('id="h-evidence"')[1]
     assert evidence.count("<blockquote>") == 4 and "and 2 more" in evidence

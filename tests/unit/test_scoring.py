@@ -23,9 +23,15 @@ from service.readiness.scoring import (
     apply_changes,
     canonical_json,
     path_changes,
-    score,
     score_cohort,
 )
+
+# These tests pin the rules of policy `progress` v1 (test_scoring_v2.py covers v2, the default).
+V1 = scoring.PROGRESS_V1
+
+
+def score(rubric, current_level, ratings, target_level=None, policy=V1):
+    return scoring.score(rubric, current_level, ratings, target_level, policy)
 
 MENTOR = Recommendation("mentoring", "Pair with a staff PM", "Monthly, for two quarters")
 TOUR = Recommendation("tour_of_duty", "Lead a launch", "12-18 months toward group PM")
@@ -560,7 +566,7 @@ def test_cohort_scores_equal_the_single_report_path():
     cohort = score_cohort(
         RUBRIC, np.array(current), np.array(target), np.array([r[0] for r in flat]),
         np.array([r[1] for r in flat]), np.array([r[2] for r in flat]),
-        np.array([r[3] for r in flat], dtype=float),
+        np.array([r[3] for r in flat], dtype=float), V1,
     )
     bands_seen = set()
     for a in range(400):

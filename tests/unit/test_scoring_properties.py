@@ -20,9 +20,15 @@ from service.readiness.scoring import (
     apply_changes,
     canonical_json,
     path_changes,
-    score,
     score_cohort,
 )
+
+# These tests pin the rules of policy `progress` v1 (test_scoring_v2.py covers v2, the default).
+V1 = scoring.PROGRESS_V1
+
+
+def score(rubric, current_level, ratings, target_level=None, policy=V1):
+    return scoring.score(rubric, current_level, ratings, target_level, policy)
 
 # Bounded so the suite stays fast; no example database, so nothing is written to the repo.
 settings.register_profile(
@@ -179,7 +185,7 @@ def test_cohort_path_equals_the_single_path(cohort):
                for i in range(4)]
     result = score_cohort(
         rubric, np.array([levels.index(cur) for _, cur, _, _ in assessments]),
-        np.array([levels.index(tgt) for _, _, tgt, _ in assessments]), *columns,
+        np.array([levels.index(tgt) for _, _, tgt, _ in assessments]), *columns, V1,
     )
     for a, (_, current, target, ratings) in enumerate(assessments):
         report = score(rubric, current, ratings, target)
@@ -191,11 +197,13 @@ def test_cohort_path_equals_the_single_path(cohort):
 
 @st.composite
 def policies(draw: st.DrawFn) -> Policy:
-    """The default parameters with the role weights of a random non-empty subset of roles."""
+    """The default parameters with the role weights of a random non-empty subset of roles,
+    under either rules."""
     roles = draw(st.lists(st.sampled_from(ROLE_VALUES), min_size=1, max_size=5, unique=True))
     weights = draw(st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.5, 1.0]), min_size=len(roles),
                             max_size=len(roles)))
-    return Policy(version=2, role_weights=tuple(zip(roles, weights, strict=True)))
+    return Policy(version=2, role_weights=tuple(zip(roles, weights, strict=True)),
+                  rules=draw(st.sampled_from([1, 2])))
 
 
 @PROFILE

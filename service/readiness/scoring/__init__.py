@@ -35,9 +35,12 @@ from .cohort import CohortScores, score_cohort
 from .index import role_order
 from .model import (
     BANDS,
+    BUILT_IN_POLICIES,
     DEFAULT_POLICY,
     DEVELOPING,
     NOT_YET,
+    PROGRESS_V1,
+    PROGRESS_V2,
     READY_NOW,
     READY_SOON,
     CompetencySpec,
@@ -53,7 +56,8 @@ from .report import score
 from .whatif import apply_changes, path_changes
 
 __all__ = [
-    "BANDS", "DEFAULT_POLICY", "DEVELOPING", "MEMO", "NOT_YET", "READY_NOW", "READY_SOON",
+    "BANDS", "BUILT_IN_POLICIES", "DEFAULT_POLICY", "DEVELOPING", "MEMO", "NOT_YET",
+    "PROGRESS_V1", "PROGRESS_V2", "READY_NOW", "READY_SOON",
     "CohortScores", "CompetencySpec", "Policy", "RaterAdjustment", "Rating", "Recommendation",
     "RubricSpec", "ScoringInputError", "adjust_array", "apply_changes", "canonical_json",
     "path_changes", "role_order", "score", "score_cohort", "shift_of",

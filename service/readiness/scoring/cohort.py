@@ -27,11 +27,11 @@ class CohortScores:
     """Scores of n assessments against one rubric; columns follow rubric.competencies."""
 
     observed: np.ndarray  # (n, c) float, NaN where unrated
-    gap: np.ndarray  # (n, c)
+    gap: np.ndarray  # (n, c); rules 2: NaN where unrated (no evidence is not a gap)
     progress: np.ndarray  # (n, c)
     score: np.ndarray  # (n,) rounded to one decimal
     band: np.ndarray  # (n,) int8 index into BANDS
-    gate_unmet: np.ndarray  # (n,) bool
+    gate_unmet: np.ndarray  # (n,) bool; rules 2: some gate from current to target unmet
 
 
 def _cohort_errors(
@@ -115,10 +115,11 @@ def score_cohort(
         progress=np.empty((n, n_comp)), score=np.empty(n), band=np.empty(n, np.int8),
         gate_unmet=np.empty(n, bool),
     )
+    block = _score_block_rules_2 if policy.rules == 2 else _score_block
     for start in range(0, n, _BLOCK):
         rows = slice(start, start + _BLOCK)
-        _score_block(rx, px, policy, rubric.scale_min, sums[:, rows], counts[:, rows],
-                     cur[rows], tgt[rows], out, rows)
+        block(rx, px, policy, rubric.scale_min, sums[:, rows], counts[:, rows], cur[rows],
+              tgt[rows], out, rows)
     return out
 
 
@@ -159,6 +160,70 @@ def _score_block(
 
     out.observed[rows] = observed
     out.gap[rows] = np.where(rated, np.maximum(0.0, exp_tgt - observed), exp_tgt - scale_min)
+    out.progress[rows] = progress
+    out.score[rows] = final
+    out.band[rows] = band
+    out.gate_unmet[rows] = gate_unmet
+
+
+def _weighed_mean(px: PolicyIndex, sums: np.ndarray, counts: np.ndarray, with_self: bool
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(observed snapped, NaN where no rating; weight of the roles present), in policy order
+    as the single report adds them; without self ratings unless `with_self`."""
+    num = np.zeros(sums.shape[1:])
+    den = np.zeros(sums.shape[1:])
+    for k, w in enumerate(px.weights):
+        if with_self or k != px.self_idx:  # an absent role adds exactly 0.0
+            num += w * (sums[k] / np.maximum(counts[k], 1))
+            den += w * (counts[k] > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return snap_array(num / den), den
+
+
+def _score_block_rules_2(
+    rx: RubricIndex, px: PolicyIndex, policy: Policy, scale_min: int, sums: np.ndarray,
+    counts: np.ndarray, cur: np.ndarray, tgt: np.ndarray, out: CohortScores, rows: slice,
+) -> None:
+    """Rules 2 (report2.py) for a block: progress from the bar below the target, cumulative
+    gates met on non-self ratings, the self-only and unrated-weight caps."""
+    observed, den = _weighed_mean(px, sums, counts, with_self=True)
+    non_self, other_den = _weighed_mean(px, sums, counts, with_self=False)
+    rated = den > 0
+    expected = np.asarray(rx.expected, np.float64)
+    exp_from, exp_tgt = expected[tgt - 1], expected[tgt]
+    span = exp_tgt - exp_from
+    with np.errstate(invalid="ignore", divide="ignore"):
+        met = observed >= exp_tgt
+        ramp = np.clip((observed - exp_from) / span, 0.0, 1.0)
+    progress = np.where(rated, np.where(span > 0, ramp, met), 0.0)
+
+    acc = np.zeros(len(cur))
+    unrated = np.zeros(len(cur))
+    for j, w in enumerate(rx.weights):  # column by column: the single path's summation order
+        acc += w * progress[:, j]
+        unrated += w * ~rated[:, j]
+    final = round_score_array(100.0 * acc / rx.total_weight)
+
+    gate_unmet = np.zeros(len(cur), bool)
+    for level, gated in enumerate(rx.gates):
+        if gated and level:
+            cols = list(gated)
+            applies = (cur < level) & (level <= tgt)
+            short = ~(non_self[:, cols] >= expected[level, cols])  # NaN: no non-self rating
+            gate_unmet |= applies & short.any(axis=1)
+    self_only = ~(other_den > 0).any(axis=1)
+    band = np.full(len(cur), NOT_YET, np.int8)
+    band[final >= policy.developing] = DEVELOPING
+    band[final >= policy.ready_soon] = READY_SOON
+    band[final >= policy.ready_now] = READY_NOW
+    capped = gate_unmet | self_only
+    band[capped] = np.maximum(band[capped], DEVELOPING)
+    too_unrated = snap_array(unrated / rx.total_weight) > policy.max_unrated_weight
+    band[too_unrated] = np.maximum(band[too_unrated], READY_SOON)
+
+    out.observed[rows] = observed
+    with np.errstate(invalid="ignore"):
+        out.gap[rows] = np.where(rated, np.maximum(0.0, exp_tgt - observed), np.nan)
     out.progress[rows] = progress
     out.score[rows] = final
     out.band[rows] = band

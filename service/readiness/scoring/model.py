@@ -92,6 +92,13 @@ class Policy:
     `confidence_max_spread` steps between raters gives no agreement credit, and
     `confidence_high` / `confidence_medium` are the value cut-offs of the levels.
 
+    `rules` picks the scoring rules: 1 (progress from the current level's bar, the target's
+    gates, self ratings may meet a gate) or 2 (progress from the bar of the level below the
+    target, cumulative gates met by non-self ratings only, `raters_disagree` when non-self
+    ratings of a competency span `disagreement_steps` or more, band capped at ready_soon when
+    more than `max_unrated_weight` of the competency weight is unrated, the cheapest
+    path_to_ready). The last two parameters mean nothing under rules 1, so a rules-1 policy
+    leaves all three out of its dict: its reports and digests stay as they were before v2.
     `rater_adjustment`: observed values use each non-self rating less its rater's severity
     from a stored rater-effects fit (adjust.py); the service picks the fit and the report
     names it. Off, it is left out of `to_dict` (the digests of earlier reports stay valid).
@@ -115,6 +122,9 @@ class Policy:
     confidence_high: float = 0.75
     confidence_medium: float = 0.45
     rater_adjustment: bool = False
+    rules: int = 1
+    disagreement_steps: float = 3
+    max_unrated_weight: float = 0.25
 
     def __post_init__(self) -> None:
         errors = _policy_errors(self)
@@ -125,10 +135,12 @@ class Policy:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if self.rules == 1 and f.name in RULES_2_FIELDS:
+                continue
             if f.name == "rater_adjustment":
                 if value:
                     out[f.name] = True
-            elif f.name in ("name", "version", "confidence_full_raters"):
+            elif f.name in ("name", "version", "confidence_full_raters", "rules"):
                 out[f.name] = value
             elif isinstance(value, tuple):
                 out[f.name] = {k: float(v) for k, v in value}
@@ -155,6 +167,9 @@ class Policy:
 
 
 CONFIDENCE_FACTORS = ("manager", "raters", "agreement", "evidence")
+RULES = (1, 2)
+# Parameters that exist only under rules 2 (Policy.to_dict leaves them out under rules 1).
+RULES_2_FIELDS = ("rules", "disagreement_steps", "max_unrated_weight")
 
 
 def _policy_errors(p: Policy) -> list[tuple[str, str]]:
@@ -189,10 +204,20 @@ def _policy_errors(p: Policy) -> list[tuple[str, str]]:
           and p.confidence_medium <= p.confidence_high <= 1,
           "must satisfy 0 < confidence_medium <= confidence_high <= 1")
     check("rater_adjustment", isinstance(p.rater_adjustment, bool), "must be true or false")
+    check("rules", p.rules in RULES and not isinstance(p.rules, bool),
+          f"must be one of {', '.join(map(str, RULES))}")
+    check("disagreement_steps", positive(p.disagreement_steps), "must be positive")
+    check("max_unrated_weight", isinstance(p.max_unrated_weight, int | float)
+          and 0 <= p.max_unrated_weight <= 1, "must be a share between 0 and 1")
     return errors
 
 
-DEFAULT_POLICY = Policy()
+# The built-in versions of `progress`; v2 is the default. Both are also stored as rows by
+# `ascent load-defaults` (readiness/policies.py).
+PROGRESS_V1 = Policy()
+PROGRESS_V2 = Policy(version=2, rules=2)
+BUILT_IN_POLICIES = (PROGRESS_V1, PROGRESS_V2)
+DEFAULT_POLICY = PROGRESS_V2
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,

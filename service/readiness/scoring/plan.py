@@ -73,6 +73,7 @@ class Plan:
     ignores_roles: bool  # the policy leaves some role out
     cell_comp: tuple[int, ...]  # cell (below n_scored) -> competency index
     levels: dict[tuple[str, str | None], LevelPlan]  # by (current, target as given); lazily
+    ladders: dict[tuple[str, str | None], Any]  # rules 2: ladder.Ladder, keyed like levels
 
 
 def _plan(rubric: RubricSpec, policy: Policy) -> Plan:
@@ -90,6 +91,7 @@ def _plan(rubric: RubricSpec, policy: Policy) -> Plan:
         ignores_roles=bool(left_out),
         cell_comp=tuple(cell // n_roles for cell in range(n_scored)),
         levels={},
+        ladders={},
     )
 
 
@@ -104,13 +106,17 @@ class Memo:
       has a slot of its own. Observed values repeat from report to report (ratings are mostly
       whole or half steps, and few roles combine them). One table with one bound keeps the
       memory bounded (about 25 MB at most) however many rubrics, policies and level pairs
-      come by; when full it starts over.
+      come by; when full it starts over;
+    - weighed: rules 2's table, bounded and reset the same way: what one competency's
+      ratings give (weighed values, derived numbers, path_to_ready options) by (slot, its
+      cells' sums and counts).
     """
 
     def __init__(self, derived_limit: int = 1 << 16) -> None:
         self.plans = functools.lru_cache(maxsize=64)(_plan)
         self.recent: tuple[Any, Any, Plan | None] = (None, None, None)
         self.derived: dict[tuple[int, float], Derived] = {}
+        self.weighed: dict[tuple[Any, ...], Any] = {}
         self.derived_limit = derived_limit
         self._slots = itertools.count()
 
@@ -130,11 +136,18 @@ class Memo:
             self.derived.clear()
         self.derived[key] = derived
 
+    def keep(self, table: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+        """Remember in a table other than `derived` (rules 2: weighed)."""
+        if len(table) >= self.derived_limit:
+            table.clear()
+        table[key] = value
+
     def clear(self) -> None:
         """Forget everything (tests compare memoized reports with ones computed afresh)."""
         self.plans.cache_clear()
         self.recent = (None, None, None)
         self.derived.clear()
+        self.weighed.clear()
 
 
 MEMO = Memo()
@@ -142,7 +155,7 @@ MEMO = Memo()
 
 # ---------------------------------------------------------------------------- level plans
 
-def _role_cells(
+def role_cells(
     first: int, px: PolicyIndex
 ) -> tuple[tuple[tuple[int, float], ...], int, float, tuple[tuple[int, float], ...]]:
     """A competency's cells (from `first`) with their role weights, in policy order: those
@@ -179,7 +192,7 @@ def level_plan(
     for c, (key, w) in enumerate(zip(rx.keys, rx.weights, strict=True)):
         spec = (c, key, w, exp_cur[c], exp_tgt[c], c in gated)
         comps.append(CompetencyPlan(*spec, MEMO.slot(), derive(*spec, lo, total, None),
-                                    *_role_cells(c * n_roles, px)))
+                                    *role_cells(c * n_roles, px)))
     header = dumps({"current_level": rubric.levels[cur], "policy": json.loads(px.canonical),
                     "rubric": json.loads(rx.canonical), "target_level": rubric.levels[tgt]})
     made = LevelPlan(

@@ -8,14 +8,15 @@ formulas.py and as score_cohort() (the tests check that the two paths agree).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import report2
 from .adjust import RaterAdjustment, adjust_ratings, adjusted_digest
+from .confidence import confidence
 from .formulas import band_of, derive, round_score, snap
-from .index import PolicyIndex, RubricIndex
+from .index import RubricIndex
 from .model import BANDS, DEFAULT_POLICY, READY_NOW, Policy, Rating, RubricSpec
 from .path import path_to_ready
 from .plan import MEMO, ROLE_RATER, LevelPlan, Tally, checked_inputs, digest, rated_in
@@ -40,6 +41,8 @@ def score(
     plan = MEMO.plan(rubric, policy)
     lv, rows, scored, tally = checked_inputs(plan, rubric, current_level, target_level,
                                              ratings)
+    if policy.rules == 2:
+        return report2.report(plan, lv, rubric, rows, scored, tally, policy)
     rx, px = plan.rx, plan.px
     comps = _competencies(lv, tally, policy)
     final = round_score(100.0 * comps.weighted_progress / lv.total_weight)
@@ -57,7 +60,8 @@ def score(
         "coverage": round_score(100.0 * comps.coverage / lv.total_weight),
         "current_level": lv.current,
         "target_level": lv.target,
-        "confidence": confidence(tally, comps, len(scored), n_raters, managed, px, policy),
+        "confidence": confidence(tally, comps.n_rated, comps.count, len(scored), n_raters,
+                                 managed, px, policy),
         "competencies": comps.entries,
         "gates": [{"competency": rx.keys[c], "met": comps.met[c]} for c in lv.gated],
         "top_gaps": _top_gaps(rx, comps),
@@ -233,63 +237,3 @@ def _flags(gate_unmet: bool, unrated: bool, evidenced: bool, lead: float | None,
     if not evidenced:
         flags.append("no_evidence")
     return flags
-
-
-# ------------------------------------------------------------------------------ confidence
-
-def confidence(
-    tally: Tally, comps: _Competencies, n_ratings: int, n_raters: int, managed: int,
-    px: PolicyIndex, policy: Policy,
-) -> dict[str, Any]:
-    """How far the ratings can be trusted; never changes score or band.
-
-    value = sum(w_f * f) / sum(w_f) over four factors in [0, 1], weights from
-    policy.confidence_weights (default manager 0.3, raters 0.25, agreement 0.25, evidence 0.2):
-      manager   = rated competencies with a manager rating / rated competencies
-      raters    = min(1, distinct raters / policy.confidence_full_raters); a rater is
-                  (role, rater_id), and ratings without an id count as one rater per role
-      agreement = 1 - min(1, spread / policy.confidence_max_spread), spread = mean over the
-                  competencies with two or more ratings of (highest - lowest rating);
-                  0.5 (unknown) when no competency has two ratings
-      evidence  = ratings with non-empty evidence / ratings
-    The value is then scaled by the share of the rubric's competencies that were rated at all:
-    a report resting on two competencies of twelve cannot be trusted like a complete one.
-    level: high when value >= confidence_high, medium when >= confidence_medium, else low;
-    at most medium without any manager rating. Nothing rated: value 0, low.
-    More raters, a manager, closer agreement and more evidence each raise the value.
-    """
-    n_rated = comps.n_rated
-    if not n_rated:
-        return {"level": "low", "value": 0.0, "reasons": ["No ratings yet."]}
-    spreads = [h - lo for h, lo, k in zip(tally.high, tally.low, comps.count, strict=True)
-               if k > 1]
-    spread = sum(spreads) / len(spreads) if spreads else None
-    factors = {
-        "manager": managed / n_rated,
-        "raters": min(1.0, n_raters / policy.confidence_full_raters),
-        "agreement": 0.5 if spread is None
-        else 1.0 - min(1.0, spread / policy.confidence_max_spread),
-        "evidence": tally.n_evidence / n_ratings,
-    }
-    w_manager, w_raters, w_agreement, w_evidence, w_total = px.confidence_terms
-    n_competencies = len(comps.count)
-    value = (w_manager * factors["manager"] + w_raters * factors["raters"]
-             + w_agreement * factors["agreement"] + w_evidence * factors["evidence"]
-             ) / w_total * (n_rated / n_competencies)
-    if value >= policy.confidence_high and managed:
-        level = "high"
-    elif value >= policy.confidence_medium:
-        level = "medium"
-    else:
-        level = "low"
-    reasons = [
-        f"Manager rated {managed} of {n_rated} rated competencies." if managed
-        else "No manager rating, so confidence is at most medium.",
-        f"{n_raters} distinct rater{'s' if n_raters != 1 else ''}"
-        f" ({policy.confidence_full_raters} or more for full credit).",
-        "Only one rating per competency, so agreement is unknown." if spread is None
-        else f"Raters differ by {spread:.1f} steps on average per competency.",
-        f"Evidence on {round(100 * factors['evidence'])}% of ratings.",
-        f"{n_rated} of {n_competencies} competencies rated.",
-    ]
-    return {"level": level, "value": math.floor(value * 100 + 0.5) / 100, "reasons": reasons}
