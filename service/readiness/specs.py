@@ -21,7 +21,8 @@ def to_spec(doc: RubricCreate, version: int) -> scoring.RubricSpec:
             key=comp.key, weight=comp.weight,
             expected=tuple(by_level[lv].proficiency for lv in levels),
             gates=frozenset(e.level for e in comp.expectations if e.gate),
-            recommendations=tuple(scoring.Recommendation(r.kind, r.title, r.detail)
+            recommendations=tuple(scoring.Recommendation(r.kind, r.title, r.detail,
+                                                         tuple(r.levels or ()))
                                   for r in comp.recommendations),
         ))
     return scoring.RubricSpec(key=doc.key, version=version, scale_min=doc.scale.min,

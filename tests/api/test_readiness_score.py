@@ -51,6 +51,29 @@ async def test_score_explains_gaps_with_recommendations(admin, engine):
     assert len(report["unrated"]) == 11
 
 
+async def test_recommendations_ignore_the_level_is_fixed(admin, engine):
+    """Issue 13: a VP was given advice written for a senior PM. Under content v2 a top gap
+    lists only the recommendations written for the target level."""
+    await load_default_rubric(engine)
+    ladder = (await admin.get("/v1/rubrics/product-leadership")).json()
+    written_for = {(c["key"], r["title"]): r["levels"] for c in ladder["competencies"]
+                   for r in c["recommendations"]}
+    ratings = [{"competency": c["key"], "rater_role": "manager", "rater_id": "m1",
+                "proficiency": 2} for c in ladder["competencies"]]
+    for current, target in (("director", "vp"), ("senior-pm", "lead-pm")):
+        body = {"rubric": {"key": "product-leadership"}, "current_level": current,
+                "target_level": target, "ratings": ratings}
+        report = (await admin.post("/v1/readiness:score", json=body)).json()
+        assert report["top_gaps"]
+        for gap in report["top_gaps"]:
+            listed = {r["title"] for r in gap["recommendations"]}
+            expected = {title for (key, title), levels in written_for.items()
+                        if key == gap["competency"] and (not levels or target in levels)}
+            assert listed == expected, (target, gap["competency"])
+    # the filter matters: some advice is written for other levels only
+    assert any(levels and "vp" not in levels for levels in written_for.values())
+
+
 async def test_score_rejects_bad_input_with_field_paths(admin):
     await create_rubric(admin)
     cases = [

@@ -23,6 +23,7 @@ class RubricIndex:
     expected: tuple[tuple[int, ...], ...]  # [level][competency]
     gates: tuple[tuple[int, ...], ...]  # [level] -> competencies gated there
     recommendations: tuple[tuple[dict[str, str], ...], ...]
+    recommended_for: tuple[tuple[tuple[str, ...], ...], ...]  # each one's levels; () = all
     canonical: str  # everything about the rubric that can change a report
 
 
@@ -36,13 +37,18 @@ def rubric_index(rubric: RubricSpec) -> RubricIndex:
         tuple({"kind": r.kind, "title": r.title, "detail": r.detail} for r in c.recommendations)
         for c in comps
     )
+    # a recommendation's levels enter the digest only when it has some, so reports on rubrics
+    # written before recommendations had levels keep their digests
+    content_recs = [[rec | ({"levels": list(r.levels)} if r.levels else {})
+                     for rec, r in zip(rs, c.recommendations, strict=True)]
+                    for c, rs in zip(comps, recs, strict=True)]
     content = {
         "key": rubric.key, "version": rubric.version,
         "scale": [rubric.scale_min, rubric.scale_max], "levels": list(rubric.levels),
         "competencies": [
             {"key": c.key, "weight": float(c.weight), "expected": list(c.expected),
-             "gates": sorted(c.gates), "recommendations": list(r)}
-            for c, r in zip(comps, recs, strict=True)
+             "gates": sorted(c.gates), "recommendations": r}
+            for c, r in zip(comps, content_recs, strict=True)
         ],
     }
     return RubricIndex(
@@ -55,9 +61,18 @@ def rubric_index(rubric: RubricSpec) -> RubricIndex:
         gates=tuple(tuple(j for j, c in enumerate(comps) if lvl in c.gates)
                     for lvl in rubric.levels),
         recommendations=recs,
+        recommended_for=tuple(tuple(r.levels for r in c.recommendations) for c in comps),
         canonical=dumps(content),
     )
 
+
+
+def recommendations_for(rx: RubricIndex, competency: int, target: str) -> list[dict[str, str]]:
+    """The competency's recommendations written for the target level (copied: reports share
+    no mutable parts)."""
+    return [dict(rec) for rec, levels in zip(rx.recommendations[competency],
+                                             rx.recommended_for[competency], strict=True)
+            if not levels or target in levels]
 
 def rubric_errors(rubric: RubricSpec) -> list[tuple[str, str]]:
     errors: list[tuple[str, str]] = []

@@ -35,6 +35,7 @@ class Recommendation:
     kind: str
     title: str
     detail: str = ""
+    levels: tuple[str, ...] = ()  # the target levels it is written for; () = every level
 
 
 @dataclass(frozen=True)

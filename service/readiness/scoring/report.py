@@ -16,7 +16,7 @@ from . import report2
 from .adjust import RaterAdjustment, adjust_ratings, adjusted_digest
 from .confidence import confidence
 from .formulas import band_of, derive, round_score, snap
-from .index import RubricIndex
+from .index import RubricIndex, recommendations_for
 from .model import BANDS, DEFAULT_POLICY, READY_NOW, Policy, Rating, RubricSpec
 from .path import path_to_ready
 from .plan import MEMO, ROLE_RATER, LevelPlan, Tally, checked_inputs, digest, rated_in
@@ -64,7 +64,7 @@ def score(
                                  managed, px, policy),
         "competencies": comps.entries,
         "gates": [{"competency": rx.keys[c], "met": comps.met[c]} for c in lv.gated],
-        "top_gaps": _top_gaps(rx, comps),
+        "top_gaps": _top_gaps(rx, comps, lv.target),
         "path_to_ready": _path_steps(rx, lv, comps, path),
         "path_to_ready_reason": _path_reason(lv, band, path, policy),
         "policy": {"name": policy.name, "version": policy.version},
@@ -91,11 +91,11 @@ def _adjusted(rubric: RubricSpec, current_level: str, ratings: Sequence[Rating],
     return report
 
 
-def _top_gaps(rx: RubricIndex, comps: _Competencies) -> list[dict[str, Any]]:
+def _top_gaps(rx: RubricIndex, comps: _Competencies, target: str) -> list[dict[str, Any]]:
     """The (up to) three largest gaps, heavier competencies first on a tie, with the rubric's
     development recommendations (copied: reports share no mutable parts)."""
     return [{"competency": key, "gap": comps.entries[c]["gap"],
-             "recommendations": [dict(r) for r in rx.recommendations[c]]}
+             "recommendations": recommendations_for(rx, c, target)}
             for _, _, key, c in sorted(comps.gaps)[:3]]
 
 

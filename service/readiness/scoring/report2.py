@@ -21,6 +21,7 @@ from typing import Any
 from .cheapest import CHEAPEST_FIRST, Candidate, cheapest_path, raise_options
 from .confidence import confidence
 from .formulas import Derived, band_of, derive, round4, round_score, snap
+from .index import recommendations_for
 from .ladder import Ladder, Rung, ladder_of
 from .model import BANDS, READY_NOW, READY_SOON, Policy, RubricSpec
 from .plan import MEMO, ROLE_RATER, LevelPlan, Plan, Row, Tally, digest, rated_in
@@ -93,7 +94,7 @@ def report(plan: Plan, lv: LevelPlan, rubric: RubricSpec, rows: list[Row], score
         "confidence": _capped_confidence(trust, ladder, done, policy),
         "competencies": done.entries,
         "gates": gates,
-        "top_gaps": _top_gaps(plan, ladder, done),
+        "top_gaps": _top_gaps(plan, done, lv.target),
         "unrated": _unrated(ladder, tally, done),
         "path_to_ready": path,
         "path_to_ready_reason": reason,
@@ -300,11 +301,11 @@ def _capped_confidence(trust: dict[str, Any], ladder: Ladder, done: Pass, policy
 
 # ------------------------------------------------------------------- gaps, unrated, path
 
-def _top_gaps(plan: Plan, ladder: Ladder, done: Pass) -> list[dict[str, Any]]:
+def _top_gaps(plan: Plan, done: Pass, target: str) -> list[dict[str, Any]]:
     """The (up to) three largest gaps among the rated competencies, heavier first on a tie."""
     keys = sorted(done.gaps)
     return [{"competency": key, "gap": done.entries[c]["gap"],
-             "recommendations": [dict(r) for r in plan.rx.recommendations[c]]}
+             "recommendations": recommendations_for(plan.rx, c, target)}
             for _, _, key, c in keys[:3]]
 
 
