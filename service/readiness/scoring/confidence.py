@@ -8,7 +8,17 @@ from typing import Any
 
 from .index import PolicyIndex
 from .model import Policy
-from .plan import Tally
+from .plan import ROLE_RATER, Row, Tally, rated_in
+
+
+def report_confidence(tally: Tally, n_rated: int, counts: list[int], scored: list[Row],
+                      px: PolicyIndex, policy: Policy) -> dict[str, Any]:
+    """``confidence`` of a report's scored ratings. A rater is (role, rater_id), ratings
+    without an id being one rater per role; raters in roles the policy leaves out do not
+    count."""
+    n_raters = len(set(map(ROLE_RATER, scored)))
+    managed = rated_in(tally.counts, px.manager_idx, len(px.weights))
+    return confidence(tally, n_rated, counts, len(scored), n_raters, managed, px, policy)
 
 
 def confidence(

@@ -366,6 +366,24 @@ def rated_in(counts: list[int], role: int, n_roles: int) -> int:
     return len(column) - column.count(0)
 
 
+def report_frame(lv: LevelPlan, rubric: RubricSpec, policy: Policy, rows: list[Row],
+                 final: float, band: str, coverage: float, body: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """A report: the fields every report has, whatever the policy's rules, around ``body``
+    (in wire order)."""
+    return {
+        "score": final,
+        "band": band,
+        "coverage": coverage,
+        "current_level": lv.current,
+        "target_level": lv.target,
+        **body,
+        "policy": {"name": policy.name, "version": policy.version},
+        "rubric": {"key": rubric.key, "version": rubric.version},
+        "inputs_digest": digest(lv, rows),
+    }
+
+
 def digest(lv: LevelPlan, rows: list[Row]) -> str:
     """sha256 of the canonical inputs, as "sha256:<hex>".
 

@@ -14,12 +14,12 @@ from typing import Any
 
 from . import report2
 from .adjust import RaterAdjustment, adjust_ratings, adjusted_digest
-from .confidence import confidence
+from .confidence import report_confidence
 from .formulas import band_of, derive, round_score, snap
 from .index import RubricIndex, recommendations_for
 from .model import BANDS, DEFAULT_POLICY, READY_NOW, Policy, Rating, RubricSpec
 from .path import path_to_ready
-from .plan import MEMO, ROLE_RATER, LevelPlan, Tally, checked_inputs, digest, rated_in
+from .plan import MEMO, LevelPlan, Tally, checked_inputs, report_frame
 
 
 def score(
@@ -50,27 +50,15 @@ def score(
     path = [] if band == READY_NOW else path_to_ready(
         rx.weights, rx.total_weight, comps.terms, comps.unmet_gates, comps.candidates,
         policy.ready_now)
-    # a rater is (role, rater_id), ratings without an id being one rater per role; raters in
-    # roles the policy leaves out do not count
-    n_raters = len(set(map(ROLE_RATER, scored)))
-    managed = rated_in(tally.counts, px.manager_idx, len(px.weights))
-    return {
-        "score": final,
-        "band": BANDS[band],
-        "coverage": round_score(100.0 * comps.coverage / lv.total_weight),
-        "current_level": lv.current,
-        "target_level": lv.target,
-        "confidence": confidence(tally, comps.n_rated, comps.count, len(scored), n_raters,
-                                 managed, px, policy),
+    coverage = round_score(100.0 * comps.coverage / lv.total_weight)
+    return report_frame(lv, rubric, policy, rows, final, BANDS[band], coverage, {
+        "confidence": report_confidence(tally, comps.n_rated, comps.count, scored, px, policy),
         "competencies": comps.entries,
         "gates": [{"competency": rx.keys[c], "met": comps.met[c]} for c in lv.gated],
         "top_gaps": _top_gaps(rx, comps, lv.target),
         "path_to_ready": _path_steps(rx, lv, comps, path),
         "path_to_ready_reason": _path_reason(lv, band, path, policy),
-        "policy": {"name": policy.name, "version": policy.version},
-        "rubric": {"key": rubric.key, "version": rubric.version},
-        "inputs_digest": digest(lv, rows),
-    }
+    })
 
 
 def _adjusted(rubric: RubricSpec, current_level: str, ratings: Sequence[Rating],

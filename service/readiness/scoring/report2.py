@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cheapest import CHEAPEST_FIRST, Candidate, cheapest_path, raise_options
-from .confidence import confidence
+from .confidence import report_confidence
 from .formulas import Derived, band_of, derive, round4, round_score, snap
 from .index import recommendations_for
 from .ladder import Ladder, Rung, ladder_of
 from .model import BANDS, READY_NOW, READY_SOON, Policy, RubricSpec
-from .plan import MEMO, ROLE_RATER, LevelPlan, Plan, Row, Tally, digest, rated_in
+from .plan import MEMO, LevelPlan, Plan, Row, Tally, report_frame
 
 
 @dataclass(slots=True)
@@ -81,16 +81,9 @@ def report(plan: Plan, lv: LevelPlan, rubric: RubricSpec, rows: list[Row], score
     caps = _caps(ladder, done, gates, policy)
     band = _capped_band(final, caps, policy)
     path, reason = _path(ladder, done, band, caps, lv.target, policy)
-    n_raters = len(set(map(ROLE_RATER, scored)))
-    managed = rated_in(tally.counts, plan.px.manager_idx, ladder.n_roles)
-    trust = confidence(tally, done.n_rated, done.counts, len(scored), n_raters, managed,
-                       plan.px, policy)
-    return {
-        "score": final,
-        "band": BANDS[band],
-        "coverage": round_score(100.0 * done.coverage / ladder.total_weight),
-        "current_level": lv.current,
-        "target_level": lv.target,
+    trust = report_confidence(tally, done.n_rated, done.counts, scored, plan.px, policy)
+    coverage = round_score(100.0 * done.coverage / ladder.total_weight)
+    return report_frame(lv, rubric, policy, rows, final, BANDS[band], coverage, {
         "confidence": _capped_confidence(trust, ladder, done, policy),
         "competencies": done.entries,
         "gates": gates,
@@ -98,10 +91,7 @@ def report(plan: Plan, lv: LevelPlan, rubric: RubricSpec, rows: list[Row], score
         "unrated": _unrated(ladder, tally, done),
         "path_to_ready": path,
         "path_to_ready_reason": reason,
-        "policy": {"name": policy.name, "version": policy.version},
-        "rubric": {"key": rubric.key, "version": rubric.version},
-        "inputs_digest": digest(lv, rows),
-    }
+    })
 
 
 def _round(x: float | None) -> float | None:
