@@ -319,7 +319,8 @@ def against_bare(wrk: str, tmp: Path, env: dict[str, str], args: argparse.Namesp
         port = free_port()
         bare = start([sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port),
                       "--bodies", str(tmp / "bare.json")], env, port, tmp / "bare.log")
-        work = [(name, {"ascent": a, "bare": b}) for name, a, b in paths(data)]
+        work = [(name, {"ascent": a, "bare": b}) for name, a, b in paths(data)
+                if not args.only or any(word in name for word in args.only)]
         rps = interleave(wrk, {"ascent": base, "bare": f"http://127.0.0.1:{port}"}, work, tmp,
                          args)
     finally:
@@ -376,6 +377,7 @@ def main() -> None:
                         help="PostgreSQL, ASCENT_WORKERS=2 against 1 (no bare app)")
     parser.add_argument("--database-url", default=DEFAULT_PG,
                         help="PostgreSQL server for --scaling (a database is made there)")
+    parser.add_argument("--only", nargs="*", help="paths whose name holds one of these words")
     parser.add_argument("--wrk-cpu", help="pin wrk to these CPUs (taskset -c), e.g. 1")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bodies", help=argparse.SUPPRESS)

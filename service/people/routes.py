@@ -3,14 +3,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..auth.deps import require
-from ..db import SessionDep
+from ..db import SessionDep, UnitOfWorkRoute
 from ..http import Cursor, IfMatch, Limit, Page, page_params, set_link_header
 from ..problems import PROBLEM_RESPONSES, responses
 from ..wire import EXTERNAL_ID_PATTERN
 from . import service
 from .schemas import PersonRead, PersonUpdate
 
-router = APIRouter(prefix="/v1/people", tags=["people"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/people", tags=["people"], responses=PROBLEM_RESPONSES,
+                   route_class=UnitOfWorkRoute)
 
 Reader = require("people:read")
 Writer = require("people:write")

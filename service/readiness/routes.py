@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from ..auth.deps import require
 from ..calibration import locked as calibration
-from ..db import SessionDep, read_only
+from ..db import SessionDep, UnitOfWorkRoute, read_only
 from ..idempotency import IdempotencyDep
 from ..people import service as people
 from ..problems import PROBLEM_RESPONSES, responses
@@ -23,7 +23,7 @@ from .schemas import (
     SimulationResult,
 )
 
-router = APIRouter(tags=["readiness"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["readiness"], responses=PROBLEM_RESPONSES, route_class=UnitOfWorkRoute)
 
 Reader = require("readiness:read")
 PolicyWriter = require("readiness:write")
