@@ -61,6 +61,14 @@ def _document_problems(app: FastAPI) -> None:
     app.openapi = openapi
 
 
+def served_app() -> FastAPI:
+    """The app as one of several server processes (``ASCENT_WORKERS``) builds it: each worker
+    is a fresh interpreter, so it sets up logging itself, as ``ascent serve`` does."""
+    settings = get_settings()
+    logs.configure(settings)
+    return create_app(settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine_for(settings)

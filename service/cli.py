@@ -72,9 +72,12 @@ def load_defaults() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: ASCENT_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Default: ASCENT_PORT")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Default: ASCENT_WORKERS")
+                       ] = None,
 ) -> None:
     """Serve the API (refuses an unmigrated database). Prints a one-time admin key on first
-    start unless ASCENT_BOOTSTRAP_ADMIN_KEY is set."""
+    start unless ASCENT_BOOTSTRAP_ADMIN_KEY is set. Several workers are separate processes
+    sharing the port, each with its own app built by ``app.served_app``."""
     import uvicorn
 
     from .app import create_app
@@ -102,8 +105,11 @@ def serve(
         err.print("An admin key exists already; make more with "
                   "`ascent keys create --name NAME --scope admin`.")
     configure_logging(settings)  # JSON (or text) lines with request ids; uvicorn's too
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False,
-                log_level=settings.log_level.lower())
+    workers = workers or settings.workers
+    # One worker serves the app built above; several import the factory, one app each.
+    target = application if workers == 1 else "service.app:served_app"
+    uvicorn.run(target, host=host, port=port, workers=workers, factory=workers > 1,
+                log_config=None, access_log=False, log_level=settings.log_level.lower())
 
 
 @keys_app.command("create")
