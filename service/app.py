@@ -65,7 +65,7 @@ def served_app() -> FastAPI:
     """The app as one of several server processes (``ASCENT_WORKERS``) builds it: each worker
     is a fresh interpreter, so it sets up logging itself, as ``ascent serve`` does."""
     settings = get_settings()
-    logs.configure(settings)
+    logs.configure(settings, background=True)
     return create_app(settings)
 
 

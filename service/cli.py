@@ -104,7 +104,7 @@ def serve(
     elif not settings.bootstrap_admin_key:
         err.print("An admin key exists already; make more with "
                   "`ascent keys create --name NAME --scope admin`.")
-    configure_logging(settings)  # JSON (or text) lines with request ids; uvicorn's too
+    configure_logging(settings, background=True)  # JSON (or text) lines with request ids
     workers = workers or settings.workers
     # One worker serves the app built above; several import the factory, one app each.
     target = application if workers == 1 else "service.app:served_app"

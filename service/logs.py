@@ -8,11 +8,15 @@ every line passes through ``redact`` as a second fence, which also blanks the bo
 parameters SQLAlchemy puts into its error messages.
 """
 
+import atexit
+import copy
 import json
 import logging
 import re
 import sys
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
+from queue import SimpleQueue
 from typing import Any
 
 import orjson
@@ -40,7 +44,14 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "corre
                                                      "color_message"}  # uvicorn's ANSI copy
 
 
+# What every pattern above needs to match: one search decides whether the five run at all
+# (most strings of most lines hold none of them).
+_MAYBE_SECRET = re.compile(r"(?i:\b(?:bearer|basic)\s)|\basc_|\bwhsec_|\beyJ|\[parameters: ")
+
+
 def redact(text: str) -> str:
+    if not _MAYBE_SECRET.search(text):
+        return text
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
@@ -59,6 +70,8 @@ class JsonFormatter(logging.Formatter):
                      if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # formatted before a thread hop (_Enqueue)
+            line["exception"] = record.exc_text
         # Redact the values, then encode: redacting the encoded line could put a raw newline
         # into it (one record on two lines) or break its escapes (invalid JSON).
         return _json_line(_redacted(line))
@@ -98,13 +111,35 @@ class TextFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def configure(settings: Settings, stream=None) -> logging.Handler:
-    """Route every logger (uvicorn's too) through one handler on stderr."""
+class _Enqueue(QueueHandler):
+    """Hands records to the writer thread with their message and traceback already made
+    (their arguments and exc_info may not outlive the call); the formatter runs there."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        return record
+
+
+def configure(settings: Settings, stream=None, *, background: bool = False) -> logging.Handler:
+    """Route every logger (uvicorn's too) through one handler on stderr (returned).
+    ``background`` (the server): lines are formatted and written by a thread of their own, so a
+    slow stderr never holds up the event loop; the request id is read before the hand-over."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(CorrelationIdFilter(default_value="-"))
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    front: logging.Handler = handler
+    if background:
+        records: SimpleQueue = SimpleQueue()
+        front = _Enqueue(records)
+        writer = QueueListener(records, handler)
+        writer.start()
+        atexit.register(writer.stop)  # writes what is queued before the process ends
+    front.addFilter(CorrelationIdFilter(default_value="-"))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [front]
     root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
