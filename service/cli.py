@@ -106,10 +106,28 @@ def serve(
                   "`ascent keys create --name NAME --scope admin`.")
     configure_logging(settings, background=True)  # JSON (or text) lines with request ids
     workers = workers or settings.workers
-    # One worker serves the app built above; several import the factory, one app each.
-    target = application if workers == 1 else "service.app:served_app"
-    uvicorn.run(target, host=host, port=port, workers=workers, factory=workers > 1,
-                log_config=None, access_log=False, log_level=settings.log_level.lower())
+    options = {"host": host, "port": port, "log_config": None, "access_log": False,
+               "log_level": settings.log_level.lower()}
+    if workers == 1:
+        uvicorn.run(application, **options)
+    else:  # several processes import the factory, one app each
+        _serve_workers(uvicorn.Config("service.app:served_app", factory=True, workers=workers,
+                                      **options))
+
+
+def _serve_workers(config) -> None:
+    """``uvicorn.run``'s multi-worker path, with TCP_NODELAY on the shared listening socket:
+    uvicorn binds it without naming the protocol, so asyncio does not set TCP_NODELAY on the
+    connections it accepts, and an answer's second write waits for the client's delayed ACK
+    (about 40 ms). Linux copies the option to accepted connections."""
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 @keys_app.command("create")
