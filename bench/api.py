@@ -264,7 +264,7 @@ def run_wrk(wrk: str, url: str, script: Path, seconds: float, connections: int,
     command = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
                "-s", str(script), url]
     if cpu is not None:
-        command = ["taskset", "-c", cpu] + command
+        command = ["taskset", "-c", cpu, *command]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise RuntimeError(f"{url}: {m.group(1)} answers were not 2xx\n{out}")
