@@ -64,6 +64,14 @@ def _document_problems(app: FastAPI) -> None:
     app.openapi = openapi
 
 
+def served_app() -> FastAPI:
+    """The app as one of several server processes (``ASCENT_WORKERS``) builds it: each worker
+    is a fresh interpreter, so it sets up logging itself, as ``ascent serve`` does."""
+    settings = get_settings()
+    logs.configure(settings, background=True)
+    return create_app(settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine_for(settings)
@@ -111,10 +119,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     graphql.install(app, settings)  # /graphql and its IDE's local assets
     _document_problems(app)
+    # Pure ASGI layers, innermost first: body limit, CORS, the edge (security headers, access
+    # log, metrics), request ids (outermost, so even a 413 has an id).
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        exempt_prefixes=("/v1/bulk/",),
                        answers={scim_routes.PREFIX + "/": scim_errors.from_problem})
     metrics.install(app)
     edge.install(app, settings.cors_origins)
-    logs.install(app)  # outermost: request ids on every answer
+    logs.install(app)
     return app

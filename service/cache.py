@@ -1,6 +1,8 @@
 """Small per-process caches for immutable data (published rubric versions, policy versions).
 
-Keys start with ``db_key(session)``: one process may talk to several databases (tests do)."""
+Keys start with ``db_key(session)``: one process may talk to several databases (tests do).
+A write session is bound to a view of the engine (``db.open_session``) sharing its pool, so the
+pool names the database."""
 
 from collections import OrderedDict
 from typing import Any
@@ -9,7 +11,7 @@ from sqlmodel import Session
 
 
 def db_key(session: Session) -> int:
-    return id(session.get_bind())
+    return id(session.get_bind().pool)
 
 
 class LRU(OrderedDict):

@@ -72,9 +72,12 @@ def load_defaults() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: ASCENT_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Default: ASCENT_PORT")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Default: ASCENT_WORKERS")
+                       ] = None,
 ) -> None:
     """Serve the API (refuses an unmigrated database). Prints a one-time admin key on first
-    start unless ASCENT_BOOTSTRAP_ADMIN_KEY is set."""
+    start unless ASCENT_BOOTSTRAP_ADMIN_KEY is set. Several workers are separate processes
+    sharing the port, each with its own app built by ``app.served_app``."""
     import uvicorn
 
     from .app import create_app
@@ -101,9 +104,30 @@ def serve(
     elif not settings.bootstrap_admin_key:
         err.print("An admin key exists already; make more with "
                   "`ascent keys create --name NAME --scope admin`.")
-    configure_logging(settings)  # JSON (or text) lines with request ids; uvicorn's too
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False,
-                log_level=settings.log_level.lower())
+    configure_logging(settings, background=True)  # JSON (or text) lines with request ids
+    workers = workers or settings.workers
+    options = {"host": host, "port": port, "log_config": None, "access_log": False,
+               "log_level": settings.log_level.lower()}
+    if workers == 1:
+        uvicorn.run(application, **options)
+    else:  # several processes import the factory, one app each
+        _serve_workers(uvicorn.Config("service.app:served_app", factory=True, workers=workers,
+                                      **options))
+
+
+def _serve_workers(config) -> None:
+    """``uvicorn.run``'s multi-worker path, with TCP_NODELAY on the shared listening socket:
+    uvicorn binds it without naming the protocol, so asyncio does not set TCP_NODELAY on the
+    connections it accepts, and an answer's second write waits for the client's delayed ACK
+    (about 40 ms). Linux copies the option to accepted connections."""
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 @keys_app.command("create")

@@ -3,16 +3,26 @@
 SQLite runs in WAL mode with foreign keys on. pysqlite's own transaction handling is turned off
 so that SQLAlchemy emits BEGIN itself: write requests take ``BEGIN IMMEDIATE`` so that two
 writers queue instead of failing on a stale snapshot, and SAVEPOINTs work.
+
+A request's database work costs one trip to the thread pool: the session dependency is async
+and opens nothing (the session connects at its first statement), and ``UnitOfWorkRoute`` runs
+a sync endpoint and the commit (or rollback) in the same worker-thread call. Each hop to the
+thread pool wakes a thread and hands the GIL over twice; they were most of a request's cost.
 """
 
-from collections.abc import Iterator
+import functools
+import inspect as pyinspect
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from .settings import Settings
 
@@ -28,7 +38,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     file_backed = bool(parsed.database) and parsed.database != ":memory:"
     if file_backed:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    pool = {"pool_size": 10, "max_overflow": 30} if file_backed else {}  # :memory: is one conn
+    # Connections to a local file are cheap to keep and costly to open (four pragmas): keep
+    # one per worker thread rather than open and close overflow ones under load.
+    pool = {"pool_size": 40, "max_overflow": 0} if file_backed else {}  # :memory: is one conn
     engine = create_engine(url, echo=echo, **pool,
                            connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -53,34 +65,97 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def _write_view(engine: Engine) -> Engine:
+    """The engine whose transactions start with ``BEGIN IMMEDIATE`` (same pool)."""
+    return _write_views(engine) if is_sqlite(engine) else engine
+
+
+@functools.cache
+def _write_views(engine: Engine) -> Engine:
+    return engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+
+
 def open_session(engine: Engine, *, write: bool = False) -> Session:
-    """A session whose first transaction is a write transaction when ``write`` is set."""
-    session = Session(engine, expire_on_commit=False)
-    if write and is_sqlite(engine):
-        session.connection(execution_options={"sqlite_begin": "BEGIN IMMEDIATE"})
-    return session
+    """A session whose first transaction is a write transaction when ``write`` is set. It
+    connects at its first statement: opening it does no I/O."""
+    return Session(_write_view(engine) if write else engine, expire_on_commit=False)
 
 
-def read_only(request: Request) -> None:
+async def read_only(request: Request) -> None:
     """Route dependency for POSTs that write nothing (e.g. scoring): no SQLite write lock."""
     request.state.read_only = True
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """Request-scoped session: commit on success, roll back on any error."""
+# The request's session, for UnitOfWorkRoute (a sync endpoint runs in a copy of this context).
+_request_session: ContextVar[Session | None] = ContextVar("ascent_request_session",
+                                                          default=None)
+
+
+def _finish(session: Session, ok: bool) -> None:
+    """Commit (``ok``) or roll back, once; in the thread that did the request's work. The
+    session stays open: serialising the answer may still read a loaded object."""
+    if session.info.get("finished"):
+        return
+    session.info["finished"] = True
+    if ok:
+        session.commit()
+    else:
+        session.rollback()
+
+
+def _close(session: Session) -> None:
+    _finish(session, False)  # a transaction nobody finished rolls back
+    session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """Request-scoped session: commit on success, roll back on any error. A sync endpoint's
+    commit happens in its own thread call (``UnitOfWorkRoute``); otherwise here."""
     engine: Engine = request.app.state.engine
     write = request.method in WRITE_METHODS and not getattr(request.state, "read_only", False)
-    with open_session(engine, write=write) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    session = open_session(engine, write=write)
+    _request_session.set(session)
+    try:
+        yield session
+        if session.in_transaction() and not session.info.get("finished"):
+            await run_in_threadpool(_finish, session, True)
+    finally:
+        _request_session.set(None)
+        if session.in_transaction():  # an error, or a read after the commit
+            await run_in_threadpool(_close, session)
+        else:
+            session.close()  # no transaction: nothing to end, no I/O
 
 
 # scope="function": commit before the response is sent, so a failed commit is the answer.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _in_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        session = _request_session.get()
+        try:
+            result = endpoint(*args, **kwargs)
+        except BaseException:
+            if session is not None:
+                _finish(session, False)
+            raise
+        if session is not None:
+            _finish(session, True)
+        return result
+
+    return run
+
+
+class UnitOfWorkRoute(APIRoute):
+    """A route whose sync endpoint commits (or rolls back) the request's session in the same
+    worker-thread call it runs in: one thread hop per request for the database work."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not pyinspect.iscoroutinefunction(endpoint):
+            endpoint = _in_unit_of_work(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
 
 def migration_state(engine: Engine) -> tuple[str | None, str]:

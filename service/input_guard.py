@@ -33,5 +33,5 @@ async def reject_nul_input(request: Request) -> None:
     if paths:
         credentials = await bearer(request)
         with open_session(request.app.state.engine) as session:  # not the route's: reads only
-            current_principal(request, session, credentials)  # 401 when it is not good
+            await current_principal(request, session, credentials)  # 401 when it is not good
         raise nul_error(paths[:20])

@@ -22,9 +22,17 @@ class BodySizeLimit:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = chunked = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = value
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(scope, send)
+            return
+        if chunked is None:  # the server reads Content-Length bytes (or none), never more
+            await self.app(scope, receive, send)
             return
 
         seen, too_large, started = 0, False, False

@@ -4,23 +4,24 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
-from .db import migration_state
+from .db import UnitOfWorkRoute, migration_state
 from .metrics import exposition
 from .problems import ServiceUnavailable, responses
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(tags=["ops"], route_class=UnitOfWorkRoute)
 
 
+# Probes do no I/O: async, so they never wait for a worker thread.
 @router.get("/livez", operation_id="ops_livez")
-def livez() -> dict[str, str]:
+async def livez() -> dict[str, str]:
     """The process is up (no dependencies checked)."""
     return {"status": "ok"}
 
 
 @router.get("/healthz", operation_id="ops_healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """Alias of `/livez`."""
-    return livez()
+    return await livez()
 
 
 @router.get("/readyz", operation_id="ops_readyz", responses=responses(503))

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_SQLITE_URL, description="SQLAlchemy URL of the database")
     host: str = Field("127.0.0.1", description="Address `ascent serve` binds to")
     port: int = Field(8000, description="Port `ascent serve` listens on")
+    workers: int = Field(
+        1, ge=1, le=64, description="Server processes `ascent serve` runs (uvicorn workers); "
+                                    "about one per CPU core")
     bootstrap_admin_key: str | None = Field(
         None, description="A known admin API key for automation; otherwise one is generated"
     )

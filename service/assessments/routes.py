@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from .. import sync
 from ..auth.deps import require
 from ..auth.principal import Principal
-from ..db import SessionDep
+from ..db import SessionDep, UnitOfWorkRoute
 from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, paged, set_link_header
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
@@ -21,7 +21,8 @@ from .schemas import (
     Status,
 )
 
-router = APIRouter(prefix="/v1/assessments", tags=["assessments"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/assessments", tags=["assessments"], responses=PROBLEM_RESPONSES,
+                   route_class=UnitOfWorkRoute)
 
 Reader = require("assessments:read")
 Writer = require("assessments:write")

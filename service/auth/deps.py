@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from ..db import SessionDep
 from ..people.service import find_existing
@@ -19,7 +20,7 @@ from ..problems import Forbidden, Unauthorized
 from .jwt_bearer import looks_like_jwt
 from .principal import Principal
 from .scopes import ADMIN
-from .service import authenticate_api_key
+from .service import authenticate_api_key, cached_api_key
 from .throttle import client_address
 
 bearer = HTTPBearer(auto_error=False, description="An Ascent API key or a JWT")
@@ -39,18 +40,24 @@ def _authenticate(session: Session, token: str, verifier=None) -> Principal | No
     return authenticate_api_key(session, token)
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     session: SessionDep,  # the request's own session: one connection per request, never two
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """Async: an API key this process verified in the last few seconds costs no thread hop;
+    anything else is looked up in the thread pool."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("This operation needs `Authorization: Bearer <credential>`.")
     throttle = getattr(request.app.state, "auth_throttle", None)  # auth/throttle.py
     if throttle is not None:
         throttle.check(client_address(request), credentials.credentials)
-    principal = _authenticate(session, credentials.credentials,
-                              getattr(request.app.state, "jwt_verifier", None))
+    verifier = getattr(request.app.state, "jwt_verifier", None)
+    known, principal = (False, None) if verifier is not None and looks_like_jwt(
+        credentials.credentials) else cached_api_key(credentials.credentials)
+    if not known:
+        principal = await run_in_threadpool(_authenticate, session, credentials.credentials,
+                                            verifier)
     if principal is None:
         if throttle is not None:
             throttle.failed(client_address(request), credentials.credentials)
@@ -63,7 +70,7 @@ def current_principal(
     return principal
 
 
-def authorize(
+async def authorize(
     security_scopes: SecurityScopes,
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> Principal:

@@ -2,13 +2,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from ..db import SessionDep
+from ..db import SessionDep, UnitOfWorkRoute
 from ..problems import PROBLEM_RESPONSES, responses
 from . import service
 from .deps import AdminDep
 from .schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 
-router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], responses=PROBLEM_RESPONSES,
+                   route_class=UnitOfWorkRoute)
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated, operation_id="api-keys_create",

@@ -87,19 +87,28 @@ def _principal(key: ApiKey, now: datetime) -> Principal | None:
                      scopes=frozenset(key.scopes), person=key.person)
 
 
-def authenticate_api_key(session: Session, secret: str) -> Principal | None:
+def cached_api_key(secret: str) -> tuple[bool, Principal | None]:
+    """(known, principal) from this process's caches: known is False when the database must
+    be asked. No I/O, so it may run on the event loop."""
     digest, now = hash_secret(secret), time.monotonic()
     with _lock:
         hit, unknown = _cache.get(digest), _unknown.get(digest)
     if hit is not None and hit[0] > now:
         stats["hit"] += 1
-        return hit[1]
+        return True, hit[1]
     if unknown is not None and unknown > now:
         stats["unknown_hit"] += 1
-        return None
+        return True, None
+    return False, None
+
+
+def authenticate_api_key(session: Session, secret: str) -> Principal | None:
+    known, principal = cached_api_key(secret)
+    if known:
+        return principal
     stats["miss"] += 1
+    digest, now = hash_secret(secret), time.monotonic()
     key = session.exec(select(ApiKey).where(ApiKey.secret_hash == digest)).first()
-    principal = None
     if key is not None and hmac.compare_digest(key.secret_hash, digest):
         principal = _principal(key, utcnow())
     with _lock:

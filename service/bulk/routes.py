@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..assessments.schemas import Status
 from ..auth.deps import require
-from ..db import SessionDep, read_only
+from ..db import SessionDep, UnitOfWorkRoute, read_only
 from ..http import Cursor, Limit, decode_cursor, page_params, set_link_header
 from ..idempotency import REPLAY_HEADER
 from ..problems import PROBLEM_RESPONSES, responses
@@ -20,7 +20,8 @@ def bulk_ready(request: Request) -> None:
     runner.runner_for(request.app)
 
 
-router = APIRouter(responses=PROBLEM_RESPONSES, dependencies=[Depends(bulk_ready)])
+router = APIRouter(responses=PROBLEM_RESPONSES, dependencies=[Depends(bulk_ready)],
+                   route_class=UnitOfWorkRoute)
 
 Importer = require("bulk:write")
 JobReader = require("jobs:read")

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from ..auth.deps import require
-from ..db import SessionDep, read_only
+from ..db import SessionDep, UnitOfWorkRoute, read_only
 from ..http import IfMatch
 from ..problems import PROBLEM_RESPONSES, responses
 from ..readiness.schemas import CohortFilters
@@ -17,7 +17,7 @@ from .schemas import (
     RaterEffectsReport,
 )
 
-router = APIRouter(tags=["calibration"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["calibration"], responses=PROBLEM_RESPONSES, route_class=UnitOfWorkRoute)
 
 Reader = require("calibration:read")
 Filter = Annotated[str | None, Query(max_length=200)]

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..auth.deps import require
-from ..db import SessionDep
+from ..db import SessionDep, UnitOfWorkRoute
 from ..http import Cursor, Limit, Page, page_params, set_link_header
 from ..problems import PROBLEM_RESPONSES, InvalidInput
 from ..readiness import scoring
@@ -12,7 +12,7 @@ from ..wire import EXTERNAL_ID_PATTERN
 from . import analysis, attributes, audit, service
 from .schemas import AdverseImpactReport, AttributesRead, AttributesWrite, AuditEntry
 
-router = APIRouter(tags=["fairness"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["fairness"], responses=PROBLEM_RESPONSES, route_class=UnitOfWorkRoute)
 
 Reader = require("fairness:read")
 Writer = require("fairness:write")

@@ -83,10 +83,10 @@ async def _classify(request: Request) -> None:
     """Queries sent by POST take no SQLite write lock (``db.get_session`` opens a write
     transaction for POSTs unless told otherwise), so portal reads do not queue behind writers."""
     if request.method == "POST" and not _has_mutation(await request.body()):
-        read_only(request)
+        await read_only(request)
 
 
-def get_context(
+async def get_context(
     request: Request,
     _: Annotated[None, Depends(_classify)],  # before the session: it decides its kind
     session: SessionDep,
@@ -95,7 +95,7 @@ def get_context(
     """The context of one GraphQL request. A missing or bad credential is kept, not raised: the
     IDE page is public, and the router answers every operation without a principal with 401."""
     try:
-        principal, error = current_principal(request, session, credentials), None
+        principal, error = await current_principal(request, session, credentials), None
     except Unauthorized as exc:
         principal, error = None, exc
     return Context(session, principal, request.app.state.settings, error)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from .. import sync
 from ..auth.deps import authorize, require
 from ..auth.principal import Principal
-from ..db import SessionDep
+from ..db import SessionDep, UnitOfWorkRoute
 from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, paged, set_link_header
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
@@ -32,8 +32,10 @@ from .schemas import (
     TemplateVersionSummary,
 )
 
-templates = APIRouter(prefix="/v1/templates", tags=["templates"], responses=PROBLEM_RESPONSES)
-outlines = APIRouter(prefix="/v1/outlines", tags=["outlines"], responses=PROBLEM_RESPONSES)
+templates = APIRouter(prefix="/v1/templates", tags=["templates"], responses=PROBLEM_RESPONSES,
+                      route_class=UnitOfWorkRoute)
+outlines = APIRouter(prefix="/v1/outlines", tags=["outlines"], responses=PROBLEM_RESPONSES,
+                     route_class=UnitOfWorkRoute)
 
 TemplateReader = require("templates:read")
 TemplateWriter = require("templates:write")
@@ -225,7 +227,7 @@ def set_status(outline_id: OutlineId, data: OutlineStatusChange, response: Respo
     return _outline(response, service.change_status(session, outline, data.status))
 
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 router.include_router(templates)
 router.include_router(outlines)
 

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from .. import sync
 from ..auth.deps import require
 from ..calibration import locked as calibration
-from ..db import SessionDep, read_only
+from ..db import SessionDep, UnitOfWorkRoute, read_only
 from ..http import Cursor, Limit, page_params
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
@@ -27,7 +27,7 @@ from .schemas import (
     StoredReport,
 )
 
-router = APIRouter(tags=["readiness"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["readiness"], responses=PROBLEM_RESPONSES, route_class=UnitOfWorkRoute)
 
 Reader = require("readiness:read")
 PolicyWriter = require("readiness:write")

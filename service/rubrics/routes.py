@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..auth.deps import require
-from ..db import SessionDep
+from ..db import SessionDep, UnitOfWorkRoute
 from ..http import Cursor, IfMatch, Limit, Page, paged
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
@@ -11,7 +11,8 @@ from . import service
 from .schemas import RubricCreate, RubricSummary, RubricUpdate, RubricVersionRead, Status
 from .schemas import VersionSummary as VersionSummaryModel
 
-router = APIRouter(prefix="/v1/rubrics", tags=["rubrics"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/rubrics", tags=["rubrics"], responses=PROBLEM_RESPONSES,
+                   route_class=UnitOfWorkRoute)
 
 Reader = require("rubrics:read")
 Writer = require("rubrics:write")

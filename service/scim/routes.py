@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..auth.deps import require
-from ..db import SessionDep
+from ..db import SessionDep, UnitOfWorkRoute
 from ..problems import UnsupportedMediaType
 from ..wire import nul_paths
 from . import errors, service
@@ -39,7 +39,7 @@ _SHAPE = ("attributes", "excludedAttributes")
 _QUERY = ("filter", "startIndex", "count", *_SHAPE)
 Q = scim.Context.RESOURCE_QUERY_RESPONSE
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 
 async def scim_body(request: Request) -> Any:

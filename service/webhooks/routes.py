@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..auth.deps import require
-from ..db import SessionDep
+from ..db import SessionDep, UnitOfWorkRoute
 from ..http import Cursor, IfMatch, Limit, Page, check_if_match, paged
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
@@ -18,7 +18,8 @@ from .schemas import (
     WebhookUpdate,
 )
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES,
+                   route_class=UnitOfWorkRoute)
 
 Reader = require("webhooks:read")
 Writer = require("webhooks:write")

@@ -59,6 +59,31 @@ async def test_unknown_revoked_and_expired_keys_are_401(admin, make_key, client_
         assert (await client.get("/v1/rubrics")).status_code == 401
 
 
+async def test_a_key_revoked_by_another_process_is_refused_once_the_cache_window_ends(
+        make_key, client_with, session):
+    """Verified keys are cached (on the event loop, no lookup) for CACHE_TTL seconds; a
+    revocation another worker or replica made is seen when the entry expires."""
+    from sqlmodel import select
+
+    from service.auth import service as auth_service
+    from service.auth.models import ApiKey
+    from service.models import utcnow
+
+    secret = make_key("rubrics:read")
+    async with client_with(secret) as client:
+        assert (await client.get("/v1/rubrics")).status_code == 200  # cached now
+        key = session.exec(select(ApiKey).where(
+            ApiKey.secret_hash == auth_service.hash_secret(secret))).one()
+        key.revoked_at = utcnow()  # as another process would: this one's cache is not told
+        session.add(key)
+        session.commit()
+        assert (await client.get("/v1/rubrics")).status_code == 200  # inside the window
+        digest = auth_service.hash_secret(secret)
+        _, principal = auth_service._cache[digest]
+        auth_service._cache[digest] = (0.0, principal)  # the window has passed
+        assert (await client.get("/v1/rubrics")).status_code == 401
+
+
 async def test_api_keys_are_shown_once_and_stored_hashed(admin, session):
     from sqlmodel import select
 

@@ -1,0 +1,60 @@
+"""`ascent serve` with ASCENT_WORKERS=2: two worker processes answer on one port."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+KEY = "asc_serve_workers_test_key_0123456789abcdefghijkl"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_ascent_workers_starts_that_many_serving_processes(tmp_path):
+    port = _free_port()
+    env = os.environ | {"ASCENT_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+                        "ASCENT_BOOTSTRAP_ADMIN_KEY": KEY, "ASCENT_WORKERS": "2",
+                        "ASCENT_BULK_SPOOL_DIR": str(tmp_path / "bulk")}
+    cli = [sys.executable, "-m", "service.cli"]
+    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        deadline, answer = time.monotonic() + 120, None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/v1/rubrics",
+                                   headers={"Authorization": f"Bearer {KEY}"}, timeout=5)
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert answer is not None, (tmp_path / "serve.log").read_text()[-2000:]
+        assert answer.status_code == 200 and answer.headers["x-request-id"]
+        workers = [pid for pid in _children(server.pid)
+                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) == 2
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
