@@ -22,7 +22,7 @@ from tests.api.test_authorization_matrix import RULES, Call, _cases, _variables,
 from tests.factories.binding import A, B, M, arrange
 from tests.factories.fairness import ATTRIBUTES, GENDERS, REGIONS, planted_cohort
 from tests.factories.graphql import gql
-from tests.routes import templated_operations
+from tests.routes import mounted_operations, templated_operations
 
 pytestmark = pytest.mark.anyio
 
@@ -98,7 +98,8 @@ async def test_attributes_are_found_only_where_they_belong(app, admin, engine, s
                                params={"attribute": "gender", "cycle": "2026-H2"})
     assert analysis.status_code == 200 and GENDERS[0] in analysis.text
 
-    operations = {f"{m} {p}": op for m, p, op in templated_operations(app)}
+    operations = {f"{m} {p}": op
+                  for m, p, op in templated_operations(app) + mounted_operations(app)}
     walked = 0
     for call in calls(app, world):
         name = f"{call.method} {call.template}"
