@@ -1,3 +1,4 @@
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -69,19 +70,23 @@ def adverse_impact(
         "Smaller groups are suppressed"))] = analysis.DEFAULT_MIN_GROUP,
     org_unit: Filter = None, manager: Filter = None, rubric: Filter = None, cycle: Filter = None,
     current_level: Filter = None, target_level: Filter = None,
+    fit_id: Annotated[uuid.UUID | None, Query(description=(
+        "The stored rater-effects fit for the adjusted bands; default: the latest fit of "
+        "each person's cycle"))] = None,
 ):
     """Whether readiness bands fall unevenly across groups of an attribute (or two): per
     group the selection rate, its ratio to the highest group's, the four-fifths flag and a
     two-sided Fisher exact test against everyone else declared; where gaps arise per
     competency (Welch intervals); raters whose ratings of a group differ from other raters'
-    of the same people; raw and calibrated bands side by side. The cohort is the one
+    of the same people; raw, rater-adjusted (when a fit applies, named in
+    `rater_adjustment`) and calibrated bands side by side. The cohort is the one
     `/v1/cohorts/readiness` reports for the same filters. Audited; refused (403) to
     credentials bound to a person. A flag asks for a look, it is not a finding."""
     filters = CohortFilters(org_unit=org_unit, manager=manager, rubric=rubric, cycle=cycle,
                             current_level=current_level, target_level=target_level)
     return service.adverse_impact(
         session, principal, filters, _list(attribute, "attribute"),
-        _list(outcome, "outcome", scoring.BANDS), min_group, _allowed(request))
+        _list(outcome, "outcome", scoring.BANDS), min_group, _allowed(request), fit_id)
 
 
 @router.get("/v1/fairness/audit", response_model=Page[AuditEntry],

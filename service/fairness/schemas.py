@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, RootModel
 from ..readiness.schemas import Band, CohortFilters
 
 Source = Literal["self", "provided"]
-Basis = Literal["raw", "calibrated"]
+Basis = Literal["raw", "adjusted", "calibrated"]
 
 
 class AttributesWrite(RootModel[dict[str, str]]):
@@ -87,8 +87,13 @@ class AdverseImpactReport(BaseModel):
     min_group: int
     people: int
     selection: dict[Basis, SelectionRead] = Field(
-        description="`raw`: the bands as scored; `calibrated`: with locked calibration "
-                    "decisions applied (present when the cohort has any)")
+        description="`raw`: the bands as rated; `adjusted`: rater-adjusted with the fits "
+                    "`rater_adjustment` names (present when a fit applies to anyone); "
+                    "`calibrated`: with locked calibration decisions applied to the raw bands "
+                    "(present when the cohort has any)")
+    rater_adjustment: dict[str, str | None] | None = Field(
+        description="With `selection.adjusted`: per cycle, the id of the stored "
+                    "rater-effects fit used (null: the cycle has no fit, nothing adjusted)")
     competencies: list[CompetencyGaps]
     raters: list[RaterDifference]
     notes: list[str]

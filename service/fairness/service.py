@@ -1,8 +1,10 @@
 """Adverse-impact analysis of a readiness cohort: the cohort and its bands come from
-readiness's cohort service (the filters of ``/v1/cohorts/readiness``), calibrated bands from
+readiness's cohort service (the filters of ``/v1/cohorts/readiness``), scored as rated and,
+where a rater-effects fit applies, rater-adjusted by that same service; calibrated bands from
 locked calibration sessions, ratings with their raters from the assessments' cohort reader;
 the arithmetic is ``analysis`` (pure). Every answer is audited."""
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -15,6 +17,7 @@ from ..auth.principal import Principal
 from ..calibration import locked
 from ..problems import InvalidInput
 from ..readiness import cohorts, scoring
+from ..readiness.adjustment import AdjustChoice
 from ..readiness.schemas import CohortFilters
 from . import analysis, attributes, audit
 from .schemas import AdverseImpactReport, CompetencyGaps, RaterDifference, SelectionRead
@@ -24,8 +27,9 @@ NOTES = (
     "about, not a finding of discrimination.",
     "Groups with fewer than min_group people are suppressed; people who declared nothing "
     "(for two attributes: not both) are counted under undeclared and never compared.",
-    "Rater-adjusted bands are not computed (rater-adjusted scoring is not part of this "
-    "build): raw and, where locked calibrations exist, calibrated bands are shown.",
+    "raw: the bands as rated; adjusted: each non-self rating less its rater's severity from "
+    "the fit rater_adjustment names (present when a fit applies); calibrated: locked "
+    "calibration decisions, everyone else keeping the raw band.",
     "Competency differences: Welch's t 95% interval; rater differences: one-sample t 95% "
     "interval over the rater's ratees of the group.",
 )
@@ -34,7 +38,8 @@ NOTES = (
 class Cohort:
     """A scored cohort with each person's group for the attributes asked."""
 
-    def __init__(self, session: Session, result: cohorts.CohortResult, names: Sequence[str]):
+    def __init__(self, session: Session, result: cohorts.CohortResult, names: Sequence[str],
+                 adjusted: cohorts.CohortResult | None = None):
         self.result = result
         persons = [row.person for row in result.rows]
         found = attributes.categories_of(session, names, persons)
@@ -43,6 +48,10 @@ class Cohort:
         calibrated = locked.calibrated_bands(session, [r.assessment_id for r in result.rows])
         raw = [scoring.BANDS[int(b)] for b in result.bands]
         self.bands = {"raw": raw}
+        if adjusted is not None:  # the same assessments, scored again: align them by id
+            band_of = {row.assessment_id: scoring.BANDS[int(b)]
+                       for row, b in zip(adjusted.rows, adjusted.bands, strict=True)}
+            self.bands["adjusted"] = [band_of[row.assessment_id] for row in result.rows]
         if calibrated:
             self.bands["calibrated"] = [calibrated.get(row.assessment_id, band)
                                         for row, band in zip(result.rows, raw, strict=True)]
@@ -80,21 +89,36 @@ def _raters(session: Session, cohort: Cohort, filters: CohortFilters, groups: li
                                                   if k != "rater"}) for d in found]
 
 
+def _adjusted(session: Session, principal: Principal, filters: CohortFilters,
+              fit_id: uuid.UUID | None) -> cohorts.CohortResult | None:
+    """The cohort rater-adjusted as ``/v1/cohorts/readiness?adjusted=true`` (and ``fit_id``)
+    scores it, or None when no fit applies to anyone (nothing would differ from raw)."""
+    result = cohorts.cohort(session, principal, filters,
+                            choice=AdjustChoice(adjusted=True, fit_id=fit_id))
+    return result if any(result.fit_ids or ()) else None
+
+
 def adverse_impact(session: Session, principal: Principal, filters: CohortFilters,
                    names: list[str], outcome: list[str], min_group: int,
-                   allowed: dict[str, list[str]]) -> AdverseImpactReport:
+                   allowed: dict[str, list[str]], fit_id: uuid.UUID | None = None
+                   ) -> AdverseImpactReport:
     audit.refuse_person_bound(principal, "Adverse-impact analysis")
     check_attributes(names, allowed)
-    cohort = Cohort(session, cohorts.cohort(session, principal, filters), names)
+    # raw is as rated whatever the rubric's policy says, so adjustment shows beside it
+    raw = cohorts.cohort(session, principal, filters, choice=AdjustChoice(adjusted=False))
+    adjusted = _adjusted(session, principal, filters, fit_id)
+    cohort = Cohort(session, raw, names, adjusted)
     tables = {basis: cohort.selection(basis, outcome, min_group) for basis in cohort.bands}
     shown = [g.group for g in tables["raw"].groups if not g.suppressed]
     gaps = analysis.gap_differences(cohort.labels, cohort.result.gaps, shown)
     audit.record(session, principal.id, "adverse_impact.read", query={
-        **filters.model_dump(), "attribute": names, "outcome": outcome, "min_group": min_group})
+        **filters.model_dump(), "attribute": names, "outcome": outcome, "min_group": min_group,
+        **({"fit_id": str(fit_id)} if fit_id is not None else {})})
     return AdverseImpactReport(
         cohort=filters, attributes=names, outcome=outcome, min_group=min_group,
         people=len(cohort.labels),
         selection={b: SelectionRead.model_validate(asdict(t)) for b, t in tables.items()},
+        rater_adjustment=adjusted.report.rater_adjustment if adjusted is not None else None,
         competencies=[CompetencyGaps(competency=key, groups=[asdict(g) for g in row])
                       for key, row in zip(cohort.result.competencies, gaps, strict=True)],
         raters=_raters(session, cohort, filters, shown, min_group), notes=list(NOTES))

@@ -2,6 +2,8 @@
 binding), the adverse-impact analysis on a planted cohort against figures computed here,
 the audit log (a row for every read; CSV) and the fairness.alert webhook event."""
 
+import csv as csvlib
+import io
 import json
 
 import pytest
@@ -10,7 +12,7 @@ from sqlmodel import select
 from service.fairness.models import FairnessAudit
 from service.settings import Settings
 from service.webhooks.models import WebhookDelivery, WebhookEvent
-from tests.factories.fairness import ATTRIBUTES, GENDERS, REGIONS, planted_cohort
+from tests.factories.fairness import ATTRIBUTES, GENDERS, LENIENT, REGIONS, planted_cohort
 from tests.unit.test_fairness_analysis import hand_fisher
 
 pytestmark = pytest.mark.anyio
@@ -248,3 +250,110 @@ async def test_empty_and_undeclared_cohorts_answer(app, admin):
     nobody = (await analyse(admin, attribute="gender,region")).json()
     assert nobody["selection"]["raw"]["groups"] == [] and nobody["raters"] == []
     assert nobody["selection"]["raw"]["undeclared"] == {"n": 6, "selected": 3, "rate": 0.5}
+
+
+
+def expected_table(csv_text: str, people: dict[str, dict[str, str]]) -> dict[str, dict]:
+    """The selection table computed here from a cohort CSV's bands (two groups, none
+    suppressed): n, selected, rate, impact ratio and Fisher p of each group."""
+    counts = {g: [0, 0] for g in {a["gender"] for a in people.values()}}
+    for row in csvlib.DictReader(io.StringIO(csv_text)):
+        tally = counts[people[row["external_id"]]["gender"]]
+        tally[0] += 1
+        tally[1] += row["band"] in ("ready_now", "ready_soon")
+    top = max(s / n for n, s in counts.values())
+    out = {}
+    for group, (n, s) in counts.items():
+        [(other_n, other_s)] = [c for g, c in counts.items() if g != group]
+        out[group] = {"n": n, "selected": s, "rate": pytest.approx(s / n, abs=1e-4),
+                      "impact_ratio": pytest.approx(s / n / top, abs=1e-4),
+                      "four_fifths": s / n / top < 0.8,
+                      "fisher_p": pytest.approx(hand_fisher(s, n - s, other_s, other_n - other_s),
+                                                rel=1e-3)}
+    return out
+
+
+def table(body: dict, basis: str) -> dict[str, dict]:
+    return {g["group"]: {k: g[k] for k in ("n", "selected", "rate", "impact_ratio",
+                                            "four_fifths", "fisher_p")}
+            for g in body["selection"][basis]["groups"]}
+
+
+async def cohort_csv(admin, **params) -> str:
+    response = await admin.get("/v1/cohorts/readiness",
+                               params={"cycle": "2026-H2", "format": "csv", **params})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+async def test_rater_adjusted_bands_side_by_side(app, admin):
+    """A lenient peer rates only alpha's members: raw, every not-ready alpha reaches
+    ready_soon and beta looks left behind (ratio 0.5); rater-adjusted, both groups are back
+    to their planted 5 of 10. Both tables are checked against the cohort endpoint's bands."""
+    people = await planted_cohort(app, admin, [(ALPHA, 10, 5), (BETA, 10, 5)],
+                                  favoured=ALPHA)
+    before = (await analyse(admin)).json()
+    assert set(before["selection"]) == {"raw"} and before["rater_adjustment"] is None
+
+    fits = []
+    for _ in range(2):  # two fits of the cycle: the latest is the default
+        fit = await admin.get("/v1/cohorts/rater-effects", params={"cycle": "2026-H2"})
+        assert fit.status_code == 200, fit.text
+        fits.append(fit.json()["fit"]["id"])
+    lenient = {r["rater_id"]: r for r in fit.json()["raters"]}[LENIENT]
+    assert lenient["flag"] == "lenient"
+
+    body = (await analyse(admin)).json()
+    assert list(body["selection"]) == ["raw", "adjusted"]
+    assert body["rater_adjustment"] == {"2026-H2": fits[1]}
+    assert table(body, "raw") == expected_table(await cohort_csv(admin, adjusted="false"),
+                                                people)
+    adjusted_csv = await cohort_csv(admin, adjusted="true")
+    assert {row["fit_id"] for row in csvlib.DictReader(io.StringIO(adjusted_csv))} == {fits[1]}
+    assert table(body, "adjusted") == expected_table(adjusted_csv, people)
+    raw, adjusted = table(body, "raw"), table(body, "adjusted")
+    alpha, beta = GENDERS[:2]
+    assert raw[alpha]["selected"] == 10 and raw[beta]["impact_ratio"] == 0.5
+    assert raw[beta]["four_fifths"] is True
+    # adjustment narrows the gap, back to the planted truth
+    assert adjusted[alpha]["selected"] == adjusted[beta]["selected"] == 5
+    assert adjusted[beta]["impact_ratio"] > raw[beta]["impact_ratio"]
+    assert not any(g["four_fifths"] for g in adjusted.values())
+
+    named = (await analyse(admin, fit_id=fits[0])).json()
+    assert named["rater_adjustment"] == {"2026-H2": fits[0]}
+    assert table(named, "adjusted") == expected_table(
+        await cohort_csv(admin, fit_id=fits[0]), people)
+    [entry] = (await admin.get("/v1/fairness/audit", params={"limit": 1})).json()["data"]
+    assert entry["action"] == "adverse_impact.read" and entry["query"]["fit_id"] == fits[0]
+    unknown = await analyse(admin, fit_id="00000000-0000-4000-8000-000000000000")
+    assert unknown.status_code == 422 and "fit_id" in unknown.text
+    assert (await analyse(admin, fit_id="not-a-uuid")).status_code == 422
+
+    # A policy that adjusts does not change what raw means: still the bands as rated.
+    policy = await admin.post("/v1/readiness/policies",
+                              json={"name": "progress", "rater_adjustment": True})
+    assert policy.status_code == 201, policy.text
+    assert table((await analyse(admin)).json(), "raw") == raw
+
+
+async def test_raw_adjusted_and_calibrated_together(app, admin):
+    people = await planted_cohort(app, admin, [(ALPHA, 10, 5), (BETA, 10, 5)],
+                                  favoured=ALPHA)
+    assert (await admin.get("/v1/cohorts/rater-effects",
+                            params={"cycle": "2026-H2"})).status_code == 200
+    opened = await admin.post("/v1/calibrations", json={"cycle": "2026-H2"})
+    assert opened.status_code == 201, opened.text
+    url, tag = f"/v1/calibrations/{opened.json()['id']}", opened.headers["etag"]
+    lifted = [p for p, a in people.items() if a == ALPHA][-3:]  # not ready, lifted by R9
+    for person in lifted:
+        decided = await admin.post(f"{url}/decisions", headers={"If-Match": tag}, json={
+            "person": person, "band": "developing", "reason": "lenient peer only"})
+        assert decided.status_code == 200, decided.text
+        tag = decided.headers["etag"]
+    assert (await admin.post(f"{url}/lock", headers={"If-Match": tag})).status_code == 200
+    body = (await analyse(admin)).json()
+    assert list(body["selection"]) == ["raw", "adjusted", "calibrated"]
+    selected = {basis: table(body, basis)[GENDERS[0]]["selected"]
+                for basis in body["selection"]}
+    assert selected == {"raw": 10, "adjusted": 5, "calibrated": 7}

@@ -98,8 +98,8 @@ async def test_attributes_are_found_only_where_they_belong(app, admin, engine, s
                                params={"attribute": "gender", "cycle": "2026-H2"})
     assert analysis.status_code == 200 and GENDERS[0] in analysis.text
 
-    operations = {f"{m} {p}": op for m, p, op in
-                  templated_operations(app) + mounted_operations(app)}
+    operations = {f"{m} {p}": op
+                  for m, p, op in templated_operations(app) + mounted_operations(app)}
     walked = 0
     for call in calls(app, world):
         name = f"{call.method} {call.template}"
