@@ -30,17 +30,19 @@ its severities sum to zero. A rater alone in a component has no estimate.
 Solvers (SciPy, no hand-written linear algebra): the fixed fit runs conjugate gradients
 (``scipy.sparse.linalg.cg``) on the sparse system. A group of up to ``dense_max_raters``
 raters then gets its shrunk severities from a dense Cholesky factorisation
-(``scipy.linalg.lapack`` potrf/potrs); the diagonal of the inverse, through a triangular
-solve, gives exact standard errors. A larger group uses conjugate gradients again and a
-two-term Neumann approximation of the standard errors (close when raters share ratees
-with several others, up to ~15% low on very thin designs), and the fit says so
-(``approximate_se``).
+(``scipy.linalg.lapack`` potrf/potrs); the diagonal of the inverse, through the inverse
+of the triangular factor (trtri), gives exact standard errors. A larger group uses
+conjugate gradients again and a two-term Neumann approximation of the standard errors
+(close when raters share ratees with several others, up to ~15% low on very thin
+designs), and the fit says so (``approximate_se``).
 
 Bounded scales. A rating at the top or bottom of the scale says only that the rater's view
 lay there or beyond, so the linear fit sees a lenient rater's shift smaller on ratees near
 the top (and a severe one's near the bottom): large severities come out pulled toward 0 and
 their intervals miss. Given the scale, ``fit`` treats end ratings as censored and runs EM
-around the linear fit (``_censored``); ``bench/rater_effects.py`` shows both.
+around the linear fit (``_censored``): the design is built once, the intermediate M steps
+are warm-started conjugate gradients and only the last one factorises, so EM costs little
+more than one linear fit; ``bench/rater_effects.py`` shows both.
 
 Inputs are the ratings to calibrate: the caller leaves self ratings out (they are not
 comparable across raters). Raters with fewer than ``min_ratings`` ratings are listed with
@@ -56,7 +58,7 @@ from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import lapack, solve_triangular
+from scipy.linalg import lapack
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import cg
 from scipy.stats import norm
@@ -165,62 +167,75 @@ def fit(
     it hides part of a rater's shift. The fit then runs EM (``_censored``); without `scale`,
     or with no rating at an end, it is the linear fit alone.
     """
-    options = {"ratee": ratee, "min_ratings": min_ratings, "flag_steps": flag_steps,
-               "shrinkage": shrinkage, "dense_max_raters": dense_max_raters}
     if scale is not None and not (scale[0] < scale[1] and step >= 0 and max_iterations >= 1):
         raise EffectsInputError("scale must be (low, high) with low < high, step >= 0 and "
                                 "max_iterations >= 1")
     started = time.perf_counter()
     y = np.asarray(rating, dtype=float)
+    cell_a, rater_a = np.asarray(cell), np.asarray(rater)
+    ratee_a = cell_a if ratee is None else np.asarray(ratee)
+    _check(cell_a, rater_a, y, ratee_a, min_ratings, flag_steps, dense_max_raters)
+    design = _design(cell_a, rater_a, ratee_a, min_ratings)
     if scale is None or not ((y <= scale[0]) | (y >= scale[1])).any():
-        return _linear_fit(cell, rater, rating, **options)
-    return _censored(cell, rater, y, scale, step, max_iterations, started, options)
+        est = _estimate(design, y, shrinkage, dense_max_raters, exact=True)
+        return _report(design, est, flag_steps, started)
+    return _censored(design, y, scale, step, max_iterations, started, shrinkage,
+                     dense_max_raters, flag_steps)
 
 
-def _censored(cell, rater, y: np.ndarray, scale: tuple[float, float], step: float,
-              max_iterations: int, started: float, options: dict) -> RaterEffects:
+def _censored(design: _Design, y: np.ndarray, scale: tuple[float, float], step: float,
+              max_iterations: int, started: float, shrinkage: bool, dense_max_raters: int,
+              flag_steps: float) -> RaterEffects:
     """EM for ratings censored at the ends of the scale (a Tobit version of the model).
 
     E step: each end rating is replaced by its expected value under the current fit given
     that it lies beyond the end: mu + s * phi(a) / (1 - Phi(a)) at the top, a = (end - mu)/s,
     with mu = the cell's level + the rater's severity and s the noise sd (the mirror image at
-    the bottom). M step: the linear fit on those values (without standard errors until the
-    last). Repeats until the severities move less than EM_TOLERANCE. The noise variance
-    comes from the imputed values and so leaves out their conditional variance (slightly
-    low); bench/rater_effects.py measures the intervals this gives."""
+    the bottom). M step: the linear fit on those values. Repeats until the severities move
+    less than EM_TOLERANCE. The noise variance comes from the imputed values and so leaves
+    out their conditional variance (slightly low); bench/rater_effects.py measures the
+    intervals this gives.
+
+    Speed: only the ratings change between M steps, never who rated what, so the design
+    (labels, co-rating Laplacian, linkage groups) is built once, and the intermediate M
+    steps solve by conjugate gradients started from the previous step's solution (a few
+    sparse products each; the shrinkage ridge sigma2/tau2 moves with the imputed values,
+    so a factorisation could not be kept). Only the last M step factorises, for the exact
+    standard errors (the method then reads as the linear fit's, plus "/censored")."""
     lo, hi = scale
     top, bottom = y >= hi, y <= lo
     t_hi, t_lo = hi - step / 2, lo + step / 2
-    _, r = np.unique(np.asarray(rater), return_inverse=True)
-    _, c = np.unique(np.asarray(cell), return_inverse=True)
+    r, c = design.r_all, design.c_all
     n_c = np.bincount(c).astype(float)
     work = y.copy()
-    result = _linear_fit(cell, rater, work, **options, with_se=False)
+    est = _estimate(design, work, shrinkage, dense_max_raters, exact=False)
     settled = False
     iterations = 0
-    while iterations < max_iterations and not settled and result.variance is not None:
+    while iterations < max_iterations and not settled and est.resid_df > 0:
         iterations += 1
-        before = np.array([e.severity or 0.0 for e in result.raters])
+        before = est.shift()
         shift = before[r]
         level = (np.bincount(c, weights=work) - np.bincount(c, weights=shift)) / n_c
         mu = level[c] + shift
-        s = float(np.sqrt(result.variance.residual))
+        s = float(np.sqrt(est.sigma2))
         if not s > 0:
             break
         work[top] = mu[top] + s * _mills((t_hi - mu[top]) / s)
         work[bottom] = mu[bottom] - s * _mills((mu[bottom] - t_lo) / s)
-        fitted = _linear_fit(cell, rater, work, **options, with_se=False)
-        if fitted.variance is None:
+        fitted = _estimate(design, work, shrinkage, dense_max_raters, exact=False, start=est)
+        if not fitted.resid_df > 0:
             break
-        result = fitted
-        after = np.array([e.severity or 0.0 for e in result.raters])
-        settled = float(np.max(np.abs(after - before), initial=0.0)) < EM_TOLERANCE
+        est = fitted
+        settled = float(np.max(np.abs(est.shift() - before), initial=0.0)) < EM_TOLERANCE
     if not iterations:  # nothing to estimate: the linear fit as it is
-        return _linear_fit(cell, rater, y, **options)
-    result = _linear_fit(cell, rater, work, **options)  # the last M step, with its errors
+        return _report(design, _estimate(design, y, shrinkage, dense_max_raters, exact=True),
+                       flag_steps, started)
+    # The last M step, with its errors.
+    est = _estimate(design, work, shrinkage, dense_max_raters, exact=True, start=est)
+    result = _report(design, est, flag_steps, started)
     return replace(result, fit=replace(
         result.fit, method=f"{result.fit.method}/censored", converged=result.fit.converged
-        and settled, seconds=time.perf_counter() - started))
+        and settled))
 
 
 def _mills(a: np.ndarray) -> np.ndarray:
@@ -228,140 +243,196 @@ def _mills(a: np.ndarray) -> np.ndarray:
     return np.exp(norm.logpdf(a) - norm.logsf(a))
 
 
-def _linear_fit(
-    cell: Sequence[Hashable] | np.ndarray,
-    rater: Sequence[Hashable] | np.ndarray,
-    rating: Sequence[float] | np.ndarray,
-    *,
-    ratee: Sequence[Hashable] | np.ndarray | None,
-    min_ratings: int,
-    flag_steps: float,
-    shrinkage: bool,
-    dense_max_raters: int,
-    with_se: bool = True,
-) -> RaterEffects:
-    """The linear fit of the module docstring (one pass, no censoring). `with_se=False`
-    leaves the standard errors out (NaN): EM's intermediate fits need only the estimates."""
-    started = time.perf_counter()
-    y = np.asarray(rating, dtype=float)
-    cell_a, rater_a = np.asarray(cell), np.asarray(rater)
-    ratee_a = cell_a if ratee is None else np.asarray(ratee)
-    _check(cell_a, rater_a, y, ratee_a, min_ratings, flag_steps, dense_max_raters)
+@dataclass(frozen=True)
+class _Design:
+    """What the linear fit needs that does not depend on the rating values."""
 
-    labels, r_all = np.unique(rater_a, return_inverse=True)
+    labels: np.ndarray  # sorted rater labels
+    r_all: np.ndarray  # rater index of every rating
+    c_all: np.ndarray  # cell index of every rating
+    given: np.ndarray  # ratings per rater
+    ratees: np.ndarray  # distinct ratees per rater
+    eligible: np.ndarray  # raters with at least min_ratings ratings
+    min_ratings: int
+    keep: np.ndarray  # the ratings of eligible raters, the ones fitted
+    r: np.ndarray  # rater index of each fitted rating
+    c: np.ndarray  # cell index (among fitted cells) of each fitted rating
+    w: sp.csr_matrix  # cells x raters counts
+    n_c: np.ndarray  # fitted ratings per cell
+    n_r: np.ndarray  # fitted ratings per rater
+    group_of: np.ndarray  # linkage group per rater, -1 when none
+    blocks: list[tuple[np.ndarray, sp.csr_matrix]]  # per group: members, its Laplacian
+    within_df: float
+    rank: int
+    trace: float
+
+
+def _design(cell: np.ndarray, rater: np.ndarray, ratee: np.ndarray, min_ratings: int
+            ) -> _Design:
+    labels, r_all = np.unique(rater, return_inverse=True)
+    _, c_all = np.unique(cell, return_inverse=True)
     n_raters = len(labels)
     given = np.bincount(r_all, minlength=n_raters)
-    ratees = _distinct_per(r_all, ratee_a, n_raters)
     eligible = given >= min_ratings
-
     keep = eligible[r_all]
-    r, y = r_all[keep], y[keep]
-    _, c = np.unique(cell_a[keep], return_inverse=True)
+    r = r_all[keep]
+    _, c = np.unique(c_all[keep], return_inverse=True)
     n_cells = int(c.max()) + 1 if len(c) else 0
 
     # W: cells x raters counts; cells rated once carry no information about severity.
     w = sp.csr_matrix((np.ones(len(r)), (c, r)), shape=(n_cells, n_raters))
     n_c = np.bincount(c, minlength=n_cells).astype(float)
-    ybar = np.bincount(c, weights=y, minlength=n_cells) / np.maximum(n_c, 1)
     n_r = np.bincount(r, minlength=n_raters).astype(float)
     lap = (sp.diags(n_r) - w.T @ sp.diags(1.0 / np.maximum(n_c, 1)) @ w).tocsr()
-    b = np.bincount(r, weights=y, minlength=n_raters) - w.T @ ybar
-    within_ss = float(np.sum((y - ybar[c]) ** 2))
-    within_df = float(np.sum(n_c - 1))
-
     group_of, groups = _groups(w, eligible, n_raters)
-    blocks = [(m, lap[m][:, m].tocsr(), b[m]) for m in groups]
-    rank = sum(len(m) - 1 for m in groups)
+    blocks = [(m, lap[m][:, m].tocsr()) for m in groups]
+    return _Design(
+        labels=labels, r_all=r_all, c_all=c_all, given=given,
+        ratees=_distinct_per(r_all, ratee, n_raters), eligible=eligible,
+        min_ratings=min_ratings, keep=keep, r=r, c=c, w=w, n_c=n_c, n_r=n_r,
+        group_of=group_of, blocks=blocks, within_df=float(np.sum(n_c - 1)),
+        rank=sum(len(m) - 1 for m in groups),
+        trace=sum(float(lap_g.diagonal().sum()) for _, lap_g in blocks))
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    y: np.ndarray  # the fitted ratings (eligible raters only)
+    severity: np.ndarray  # per rater, NaN where not estimated
+    var: np.ndarray  # prediction-error variance per rater, NaN when not computed
+    sigma2: float
+    tau2: float
+    resid_df: float
+    shrink: bool
+    converged: bool
+    approximate: bool
+    fixed: list[np.ndarray]  # per group: the fixed-effects solution (a warm start)
+    solved: list[np.ndarray]  # per group: the reported solution before centring (idem)
+
+    def shift(self) -> np.ndarray:
+        """Severity per rater, 0 where not estimated."""
+        return np.where(np.isnan(self.severity), 0.0, self.severity)
+
+
+def _estimate(design: _Design, rating: np.ndarray, shrinkage: bool, dense_max_raters: int,
+              exact: bool, start: _Estimate | None = None) -> _Estimate:
+    """The linear fit on one set of rating values. `exact`: groups of up to
+    dense_max_raters by Cholesky with exact standard errors; otherwise conjugate gradients
+    everywhere, started from `start`'s solutions, and no standard errors (EM's
+    intermediate steps need only the estimates)."""
+    d = design
+    n_raters = len(d.labels)
+    y = rating[d.keep]
+    n_cells = len(d.n_c)
+    ybar = np.bincount(d.c, weights=y, minlength=n_cells) / np.maximum(d.n_c, 1)
+    b = np.bincount(d.r, weights=y, minlength=n_raters) - d.w.T @ ybar
+    within_ss = float(np.sum((y - ybar[d.c]) ** 2))
     converged, approximate = True, False
 
     # Fixed fit per group (conjugate gradients on the singular but consistent system, then
     # centred): b' L^+ b is the sum of squares the raters explain beyond the cells.
     fixed, explained = [], 0.0
-    for _, lap_g, b_g in blocks:
-        x, ok = _cg_solve(lap_g, b_g)
+    for g, (members, lap_g) in enumerate(d.blocks):
+        x, ok = _cg_solve(lap_g, b[members], None if start is None else start.fixed[g])
         converged &= ok
         fixed.append(x - x.mean())
-        explained += float(b_g @ fixed[-1])
+        explained += float(b[members] @ fixed[-1])
 
-    resid_df = within_df - rank
+    resid_df = d.within_df - d.rank
     sigma2 = max(within_ss - explained, 0.0) / resid_df if resid_df > 0 else float("nan")
-    trace = sum(float(lap_g.diagonal().sum()) for _, lap_g, _ in blocks)
-    tau2 = (explained - rank * sigma2) / trace if rank and resid_df > 0 and trace > 0 else 0.0
+    tau2 = ((explained - d.rank * sigma2) / d.trace
+            if d.rank and resid_df > 0 and d.trace > 0 else 0.0)
     tau2 = max(tau2, 0.0)
     shrink = shrinkage and tau2 > 0 and sigma2 > 0
 
     severity = np.full(n_raters, np.nan)
     var = np.full(n_raters, np.nan)
-    for (members, lap_g, b_g), x in zip(blocks, fixed, strict=True):
+    solutions = []
+    for g, ((members, lap_g), x) in enumerate(zip(d.blocks, fixed, strict=True)):
         if resid_df <= 0:
             break
         size = len(members)
+        b_g = b[members]
         # Shrunk: A = L + (sigma2/tau2) I. Fixed: A = L + J/size, whose inverse is
         # L^+ + J/size. Either way the group-mean direction is dropped from the variance
         # (the estimate is centred): tau2/size resp. sigma2/size.
         ridge = sigma2 / tau2 if shrink else 0.0
         centre_var = tau2 / size if shrink else sigma2 / size
         solved = None
-        if size <= dense_max_raters:
+        if exact and size <= dense_max_raters:
             dense = lap_g.toarray()
             if shrink:
                 dense[np.diag_indices(size)] += ridge
             else:
                 dense += 1.0 / size
-            solved = _dense_solve(dense, b_g, with_se)
+            solved = _dense_solve(dense, b_g)
         if solved is not None:
             s, dinv = solved
             v = sigma2 * dinv - centre_var
         else:
             a_g = (lap_g + ridge * sp.eye(size)).tocsr()
             if shrink:
-                s, ok = _cg_solve(a_g, b_g)
+                s, ok = _cg_solve(a_g, b_g, None if start is None else start.solved[g])
                 converged &= ok
             else:
                 s = x
-            v = sigma2 * _neumann_diag(a_g) if with_se else np.full(size, np.nan)
-            approximate = True
+            if exact:
+                v = sigma2 * _neumann_diag(a_g)
+                approximate = True
+            else:
+                v = np.full(size, np.nan)
+        solutions.append(s)
         severity[members], var[members] = s - s.mean(), v
-    converged &= bool(np.all(np.isfinite(severity[group_of >= 0]))) if resid_df > 0 else True
+    if resid_df > 0:
+        converged &= bool(np.all(np.isfinite(severity[d.group_of >= 0])))
+    return _Estimate(y=y, severity=severity, var=var, sigma2=sigma2, tau2=tau2,
+                     resid_df=resid_df, shrink=shrink, converged=bool(converged),
+                     approximate=approximate, fixed=fixed, solved=solutions)
 
+
+def _report(design: _Design, est: _Estimate, flag_steps: float, started: float
+            ) -> RaterEffects:
+    d = design
     raters = []
-    for i, label in enumerate(labels):
-        est, reason = None, None
-        if not eligible[i]:
-            reason = REASON_FEW.format(n=min_ratings)
-        elif group_of[i] < 0:
+    for i, label in enumerate(d.labels):
+        sev, reason = None, None
+        if not d.eligible[i]:
+            reason = REASON_FEW.format(n=d.min_ratings)
+        elif d.group_of[i] < 0:
             reason = REASON_UNLINKED
-        elif resid_df <= 0:
+        elif est.resid_df <= 0:
             reason = REASON_NO_NOISE
         else:
-            est = float(severity[i])
-        se = None if est is None else float(np.sqrt(max(var[i], 0.0)))
-        ci = None if est is None else (est - Z95 * se, est + Z95 * se)
+            sev = float(est.severity[i])
+        se = None if sev is None else float(np.sqrt(max(est.var[i], 0.0)))
+        ci = None if sev is None else (sev - Z95 * se, sev + Z95 * se)
         flag = None
-        if ci is not None and abs(est) >= flag_steps and (ci[0] > 0 or ci[1] < 0):
-            flag = "lenient" if est > 0 else "severe"
+        if ci is not None and abs(sev) >= flag_steps and (ci[0] > 0 or ci[1] < 0):
+            flag = "lenient" if sev > 0 else "severe"
         raters.append(RaterEffect(
-            rater=_plain(label), ratings=int(given[i]), ratees=int(ratees[i]), severity=est,
-            se=se, ci95=ci, group=int(group_of[i]) if group_of[i] >= 0 else None,
-            flag=flag, reason=reason,
+            rater=_plain(label), ratings=int(d.given[i]), ratees=int(d.ratees[i]),
+            severity=sev, se=se, ci95=ci,
+            group=int(d.group_of[i]) if d.group_of[i] >= 0 else None, flag=flag,
+            reason=reason,
         ))
 
     variance = None
-    if resid_df > 0:
-        linked = np.zeros(n_raters, dtype=bool)
-        linked[group_of >= 0] = True
-        variance = _components(w, c, y, n_c, np.where(linked, severity, 0.0), sigma2, tau2)
+    if est.resid_df > 0:
+        linked = d.group_of >= 0
+        variance = _components(d.w, d.c, est.y, d.n_c, np.where(linked, est.severity, 0.0),
+                               est.sigma2, est.tau2)
 
     group_info = tuple(
-        RaterGroup(id=gid, raters=len(m), ratings=int(n_r[m].sum()))
-        for gid, m in enumerate(groups)
+        RaterGroup(id=gid, raters=len(m), ratings=int(d.n_r[m].sum()))
+        for gid, (m, _) in enumerate(d.blocks)
     )
     return RaterEffects(
-        raters=tuple(raters), groups=group_info, ratings=len(y), variance=variance,
+        raters=tuple(raters), groups=group_info, ratings=len(est.y), variance=variance,
         fit=FitInfo(
-            method=f"{'shrunk' if shrink else 'fixed'}/{'cg' if approximate else 'cholesky'}",
-            converged=bool(converged), seconds=time.perf_counter() - started,
-            approximate_se=approximate,
+            method=f"{'shrunk' if est.shrink else 'fixed'}/"
+                   f"{'cg' if est.approximate else 'cholesky'}",
+            converged=est.converged, seconds=time.perf_counter() - started,
+            approximate_se=est.approximate,
         ),
     )
 
@@ -424,8 +495,7 @@ def _groups(w: sp.csr_matrix, eligible: np.ndarray, n_raters: int):
     return group_of, out
 
 
-def _dense_solve(a: np.ndarray, rhs: np.ndarray, with_se: bool = True
-                 ) -> tuple[np.ndarray, np.ndarray] | None:
+def _dense_solve(a: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Solve the SPD system by Cholesky and return the diagonal of its inverse (exact);
     None when the factorisation fails (the caller falls back to the sparse path)."""
     upper, info = lapack.dpotrf(a, lower=False, clean=True, overwrite_a=True)
@@ -434,19 +504,23 @@ def _dense_solve(a: np.ndarray, rhs: np.ndarray, with_se: bool = True
     x, info = lapack.dpotrs(upper, rhs, lower=False)
     if info != 0:
         return None
-    if not with_se:
-        return x, np.full(len(a), np.nan)
-    # A = U'U, so A^-1 = U^-1 U^-T and its diagonal is the row norms of U^-1 (a triangular
-    # solve against I runs on BLAS-3 trsm, faster here than LAPACK's trtri).
-    inv_upper = solve_triangular(upper, np.eye(len(a)), lower=False, overwrite_b=True,
-                                 check_finite=False)
+    # A = U'U, so A^-1 = U^-1 U^-T and its diagonal is the row norms of U^-1. LAPACK's
+    # trtri inverts the triangle in a third of the work of a triangular solve against I
+    # (measured at 2,000 raters: ~0.12 s against ~0.23 s).
+    inv_upper, info = lapack.dtrtri(upper, lower=False)
+    if info != 0:
+        return None
     return x, np.einsum("ij,ij->i", inv_upper, inv_upper)
 
 
-def _cg_solve(a: sp.csr_matrix, rhs: np.ndarray) -> tuple[np.ndarray, bool]:
+def _cg_solve(a: sp.csr_matrix, rhs: np.ndarray, x0: np.ndarray | None = None
+              ) -> tuple[np.ndarray, bool]:
+    """Jacobi-preconditioned conjugate gradients; x0, a nearby solution (EM's previous
+    step), saves most of the iterations."""
     diag = a.diagonal()
     precond = sp.diags(1.0 / np.where(diag > 0, diag, 1.0))
-    x, info = cg(a, rhs, rtol=1e-10, atol=0.0, maxiter=2 * a.shape[0] + 100, M=precond)
+    x, info = cg(a, rhs, x0=x0, rtol=1e-10, atol=0.0, maxiter=2 * a.shape[0] + 100,
+                 M=precond)
     return x, info == 0
 
 
