@@ -13,6 +13,7 @@ report scores, so float rounding cannot let a set through that falls short.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ class Candidate:
     most: float  # largest gain over its options
     forced_cost: float  # forced: the cost of its cheapest option; else 0
     rank: tuple[float, int]  # search order: best rate first, then rubric order
+    full: float  # most / rate where most > 0 (else 0): its whole gain at its best rate
 
 
 def raise_options(index: int, start: float, weight: float, term: float,
@@ -66,10 +68,13 @@ def raise_options(index: int, start: float, weight: float, term: float,
         if (not gate_met and not options) or gain > (options[-1].gain if options else 0.0):
             options.append(Raise(index, to, start, to - start, gain, new))
     if not options:
-        return None if gate_met else Candidate(index, True, (), 0.0, 0.0, math.inf, (0.0, index))
+        return None if gate_met else Candidate(index, True, (), 0.0, 0.0, math.inf,
+                                               (0.0, index), 0.0)
     rate = max(o.gain / o.cost for o in options)
-    return Candidate(index, not gate_met, tuple(options), rate, max(o.gain for o in options),
-                     0.0 if gate_met else options[0].cost, (-rate, index))
+    most = max(o.gain for o in options)
+    return Candidate(index, not gate_met, tuple(options), rate, most,
+                     0.0 if gate_met else options[0].cost, (-rate, index),
+                     most / rate if most > 0 else 0.0)
 
 
 def cheapest_path(terms: list[float], total: float, ready_now: float,
@@ -77,10 +82,23 @@ def cheapest_path(terms: list[float], total: float, ready_now: float,
     """The cheapest raises, or None when none reaches ready_now. `terms` are the score's
     summands (weight x progress) in rubric order (not changed); every forced candidate must
     be raised."""
-    search = _Search(terms, total, ready_now, sorted(candidates, key=_RANK))
+    # score points to gain, with a margin for the half-up rounding of the score and for
+    # float sums in another order; _reaches() decides exactly
+    need = (ready_now - 0.05) * total / 100.0 - sum(terms) - 1e-9
+    slack = sum([c.most for c in candidates]) - need  # gain to spare with every raise made
+    if slack < -1e-9:
+        return None  # short even with every gain at once: about half the calls, kept cheap
+    # A candidate with one option whose gain exceeds the slack is on every path: it is
+    # raised at once and the search runs over the others (often none or a few).
+    fixed, rest = [], []
+    for c in candidates:
+        (fixed if not c.forced and len(c.options) == 1 and c.most > slack + 1e-9
+         else rest).append(c)
+    search = _Search(terms, total, ready_now, sorted(rest, key=_RANK))
     if search.forced_cost[0] == math.inf:  # a gate that no raise can meet
         return None
-    search.visit(0, search.need, 0.0, [])
+    chosen = [c.options[0] for c in fixed]
+    search.visit(0, need - sum([r.gain for r in chosen]), sum([r.cost for r in chosen]), chosen)
     return search.best
 
 
@@ -88,22 +106,22 @@ class _Search:
     def __init__(self, terms: list[float], total: float, ready_now: float,
                  order: list[Candidate]) -> None:
         self.terms, self.total, self.ready_now, self.order = terms, total, ready_now, order
-        # score points to gain, with a margin for the half-up rounding of the score and for
-        # float sums in another order; reaches() decides exactly
-        self.need = (ready_now - 0.05) * total / 100.0 - sum(terms) - 1e-9
         # from candidate i on: forced ones, their cheapest cost, the largest gains, and the
         # first forced one (the last to try next; else the last candidate)
         n = len(order)
-        self.forced_after, self.forced_cost = [0] * (n + 1), [0.0] * (n + 1)
-        self.most_after, self.next_forced = [0.0] * (n + 1), [n - 1] * (n + 1)
-        forced, cost, most, next_forced = 0, 0.0, 0.0, n - 1
-        for j in range(n - 1, -1, -1):
-            c = order[j]
-            if c.forced:
-                forced, cost, next_forced = forced + 1, cost + c.forced_cost, j
-            most += c.most
-            self.forced_after[j], self.forced_cost[j] = forced, cost
-            self.most_after[j], self.next_forced[j] = most, next_forced
+        self.most_after = [*itertools.accumulate([c.most for c in reversed(order)])][::-1]
+        self.most_after.append(0.0)
+        self.forced_after = self.forced_cost = [0.0] * (n + 1)  # no forced one: all 0
+        self.next_forced = [n - 1] * (n + 1)
+        if any([c.forced for c in order]):
+            self.forced_after, self.forced_cost = [0] * (n + 1), [0.0] * (n + 1)
+            forced, cost, first = 0, 0.0, n - 1
+            for j in range(n - 1, -1, -1):
+                c = order[j]
+                if c.forced:
+                    forced, cost, first = forced + 1, cost + c.forced_cost, j
+                self.forced_after[j], self.forced_cost[j] = forced, cost
+                self.next_forced[j] = first
         self.best: list[Raise] | None = None
         self.best_cost = math.inf
 
@@ -116,7 +134,7 @@ class _Search:
             if c.most >= left:
                 return max(cost + left / c.rate, self.forced_cost[i])
             if c.most > 0:
-                cost += c.most / c.rate
+                cost += c.full
                 left -= c.most
         return math.inf
 
@@ -135,6 +153,9 @@ class _Search:
                 if spent + lower > self.best_cost + EPS:
                     return
             for option in order[j].options:
+                # costs only grow down a branch and options come cheapest first
+                if spent + option.cost > self.best_cost + EPS:
+                    break
                 chosen.append(option)
                 self.visit(j + 1, need - option.gain, spent + option.cost, chosen)
                 chosen.pop()
