@@ -26,6 +26,8 @@ ROOT_FIELDS = {
     "template": ('{ template(key: "x") { key } }', "templates:read"),
     "outline": (f'{{ outline(id: "{ZERO}") {{ id }} }}', "outlines:read"),
     "cohortReadiness": ("{ cohortReadiness { people } }", "readiness:read"),
+    "calibrations": ("{ calibrations { id } }", "calibration:read"),
+    "calibration": (f'{{ calibration(id: "{ZERO}") {{ id }} }}', "calibration:read"),
     "upsertPerson": ('mutation { upsertPerson(externalId: "E1", input: {displayName: "A"}) '
                      "{ created } }", "people:write"),
     "createAssessment": ('mutation { createAssessment(input: {person: "E1", cycle: "c"}) '

@@ -37,7 +37,8 @@ PORTAL = """query($first: Int!) {
         id cycle status
         ratings { competency raterRole raterId proficiency }
         readiness { score band coverage topGaps { competency gap recommendations { title } }
-                    pathToReady { competency from to } }
+                    pathToReady { competency from to } pathToReadyReason
+                    unrated { competency } }
         opportunities { id status }
       }
     } }
@@ -123,7 +124,11 @@ async def test_the_statement_count_does_not_grow_with_the_page(app, admin, engin
         assert len(done["ratings"]) == 2 * len(BAR) and len(draft["ratings"]) == 1
         assert node["readiness"] == {"score": done["readiness"]["score"],
                                      "band": done["readiness"]["band"]}
-        assert draft["readiness"]["topGaps"] and draft["readiness"]["pathToReady"]
+        # the draft has one self rating: under policy v2 its other competencies are unrated,
+        # the band is capped (no non-self rating) and no path exists (the reason says why)
+        assert len(draft["readiness"]["unrated"]) == 11
+        assert draft["readiness"]["band"] in ("developing", "not_yet")
+        assert draft["readiness"]["pathToReady"] == [] and draft["readiness"]["pathToReadyReason"]
         assert [o["id"] for o in draft["opportunities"]] == [o["id"] for o in node["outlines"]]
         assert node["ladder"]["key"] == "product-leadership"
     assert len({n["readiness"]["score"] for n in people_page}) > 1  # not one report copied
