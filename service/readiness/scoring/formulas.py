@@ -93,3 +93,48 @@ def derive(
     return Derived(None if observed is None else round4(observed), round4(steps),
                    round4(progress), round4(100.0 * w / total * progress), steps, met,
                    w * progress, w * cover, candidate, gap_key)
+
+
+class Weighed(NamedTuple):
+    """Role-weighted sums of one competency's ratings (see ``weigh_roles``)."""
+
+    num: float  # sum(role weight x role mean) over the roles present
+    den: float  # sum(role weight) over the same roles
+    n_ratings: int
+    other_num: float  # the same sums without the self role
+    other_den: float
+    self_count: int
+    self_mean: float  # 0.0 without self ratings
+
+
+def weigh_roles(before: tuple[tuple[int, float], ...], self_cell: int, self_weight: float,
+                after: tuple[tuple[int, float], ...], sums: list[float], counts: list[int]
+                ) -> Weighed:
+    """Add each present role's weighted mean in policy order (``before`` self, self, ``after``),
+    as score_cohort() adds them, so single reports and the cohort path agree to the bit."""
+    num = den = 0.0
+    n_ratings = 0
+    for g, w in before:
+        k = counts[g]
+        if k:
+            num += w * (sums[g] / k)
+            den += w
+            n_ratings += k
+    other_num, other_den = num, den
+    self_count = counts[self_cell] if self_cell >= 0 else 0
+    self_mean = 0.0
+    if self_count:
+        self_mean = sums[self_cell] / self_count
+        num += self_weight * self_mean
+        den += self_weight
+        n_ratings += self_count
+    for g, w in after:
+        k = counts[g]
+        if k:
+            term = w * (sums[g] / k)
+            num += term
+            den += w
+            other_num += term
+            other_den += w
+            n_ratings += k
+    return Weighed(num, den, n_ratings, other_num, other_den, self_count, self_mean)

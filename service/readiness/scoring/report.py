@@ -15,7 +15,7 @@ from typing import Any
 from . import report2
 from .adjust import RaterAdjustment, adjust_ratings, adjusted_digest
 from .confidence import report_confidence
-from .formulas import band_of, derive, round_score, snap
+from .formulas import band_of, derive, round_score, snap, weigh_roles
 from .index import RubricIndex, recommendations_for
 from .model import BANDS, DEFAULT_POLICY, READY_NOW, Policy, Rating, RubricSpec
 from .path import path_to_ready
@@ -181,32 +181,10 @@ def _weigh(
     / sum(role weight) over the roles present, in policy order (as score_cohort() adds them);
     also its number of ratings, and the self lead: the self mean minus the other roles'
     weighted mean (their sums add up the same terms in the same order), None without both."""
-    num = den = 0.0
-    n_ratings = 0
-    for g, w in before:
-        k = counts[g]
-        if k:
-            num += w * (sums[g] / k)
-            den += w
-            n_ratings += k
-    other_num, other_den = num, den
-    self_count = counts[self_cell] if self_cell >= 0 else 0
-    if self_count:
-        self_mean = sums[self_cell] / self_count
-        num += self_weight * self_mean
-        den += self_weight
-        n_ratings += self_count
-    for g, w in after:
-        k = counts[g]
-        if k:
-            term = w * (sums[g] / k)
-            num += term
-            den += w
-            other_num += term
-            other_den += w
-            n_ratings += k
-    lead = snap(self_mean - other_num / other_den) if self_count and other_den else None
-    return num, den, n_ratings, lead
+    w = weigh_roles(before, self_cell, self_weight, after, sums, counts)
+    lead = (snap(w.self_mean - w.other_num / w.other_den) if w.self_count and w.other_den
+            else None)
+    return w.num, w.den, w.n_ratings, lead
 
 
 def _flags(gate_unmet: bool, unrated: bool, evidenced: bool, lead: float | None,

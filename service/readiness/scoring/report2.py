@@ -20,7 +20,7 @@ from typing import Any
 
 from .cheapest import CHEAPEST_FIRST, Candidate, cheapest_path, raise_options
 from .confidence import report_confidence
-from .formulas import Derived, band_of, derive, round4, round_score, snap
+from .formulas import Derived, band_of, derive, round4, round_score, snap, weigh_roles
 from .index import recommendations_for
 from .ladder import Ladder, Rung, ladder_of
 from .model import BANDS, READY_NOW, READY_SOON, Policy, RubricSpec
@@ -182,33 +182,13 @@ def _known(rung: Rung, rated: Rated, lo: int, total: float, scale_max: int,
 def _weigh(rung: Rung, sums: list[float], counts: list[int]) -> Rated:
     """observed = sum(role weight x role mean) / sum(role weight) over the roles present, in
     policy order (as rules 1 add them); non_self the same over the roles other than self."""
-    num = den = 0.0
-    n_ratings = 0
-    for g, w in rung.before:
-        k = counts[g]
-        if k:
-            num += w * (sums[g] / k)
-            den += w
-            n_ratings += k
-    other_num, other_den = num, den
-    self_count = counts[rung.self_cell] if rung.self_cell >= 0 else 0
-    self_mean = 0.0
-    if self_count:
-        self_mean = sums[rung.self_cell] / self_count
-        num += rung.self_weight * self_mean
-        den += rung.self_weight
-        n_ratings += self_count
-    for g, w in rung.after:
-        k = counts[g]
-        if k:
-            term = w * (sums[g] / k)
-            num, den, n_ratings = num + term, den + w, n_ratings + k
-            other_num, other_den = other_num + term, other_den + w
-    non_self = snap(other_num / other_den) if other_den and rung.gate_bar is not None else None
+    w = weigh_roles(rung.before, rung.self_cell, rung.self_weight, rung.after, sums, counts)
+    other = w.other_num / w.other_den if w.other_den else None
     return Rated(
-        observed=snap(num / den) if den else None, non_self=non_self,
-        has_non_self=other_den > 0, count=n_ratings,
-        lead=snap(self_mean - other_num / other_den) if self_count and other_den else None)
+        observed=snap(w.num / w.den) if w.den else None,
+        non_self=snap(other) if other is not None and rung.gate_bar is not None else None,
+        has_non_self=w.other_den > 0, count=w.n_ratings,
+        lead=snap(w.self_mean - other) if w.self_count and other is not None else None)
 
 
 def _non_self_spread(ladder: Ladder, comp_of: tuple[int, ...], scored: list[Row],
