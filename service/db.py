@@ -97,6 +97,8 @@ def _finish(session: Session, ok: bool) -> None:
     if session.info.get("finished"):
         return
     session.info["finished"] = True
+    if not session.in_transaction():  # nothing was read or written (cached answers): no I/O
+        return
     if ok:
         session.commit()
     else:
