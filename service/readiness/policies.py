@@ -45,8 +45,8 @@ def get_policy(session: Session, name: str, version: int | None = None) -> scori
         return cached
     row = _policy_row(session, name, version) if version is not None else None
     if row is None:
-        if (name, version) in BUILT_IN:
-            return BUILT_IN[name, version]
+        if (name, version) in BUILT_IN:  # not stored (yet): the same parameters
+            return _policies.put(cache_key, BUILT_IN[name, version])
         raise NotFound(f"No readiness policy '{name}'" + (f" version {version}." if version
                                                           else "."))
     return _policies.put(cache_key, scoring.Policy.from_dict(
