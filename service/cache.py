@@ -41,26 +41,30 @@ class LRU(OrderedDict):
 class Latest:
     """A per-database answer about a name (e.g. a rubric key's latest published version),
     believed for ``ttl`` seconds: hot reads skip the database query without serving a stale
-    answer for longer than that."""
+    answer for longer than that. A change forgets the name's answers for every database this
+    process knows (more than needed, never less: one process may reach one database through
+    several engines)."""
 
     def __init__(self, size: int = 1024, ttl: float = LATEST_TTL) -> None:
-        self._entries, self.ttl = LRU(size), ttl
+        self._names, self.ttl = LRU(size), ttl  # name -> {db_key: (expires, answer)}
 
     def get(self, session: Session, name: Any) -> Any:
         """The remembered answer, or None when there is none or it is older than ``ttl``."""
-        hit = self._entries.get((db_key(session), name))
+        hit = self._names.get(name, {}).get(db_key(session))
         return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
     def put(self, session: Session, name: Any, value: Any) -> Any:
-        self._entries.put((db_key(session), name), (time.monotonic() + self.ttl, value))
+        answers = self._names.get(name)
+        if answers is None:
+            answers = self._names.put(name, {})
+        answers[db_key(session)] = (time.monotonic() + self.ttl, value)
         return value
 
     def forget(self, session: Session, name: Any) -> None:
         """A write in ``session`` changes the answer: forget it now and again when the session
         commits (a reader in between may have remembered the answer from before the commit)."""
-        key = (db_key(session), name)
-        self._entries.pop(key, None)
-        event.listen(session, "after_commit", lambda _: self._entries.pop(key, None), once=True)
+        self._names.pop(name, None)
+        event.listen(session, "after_commit", lambda _: self._names.pop(name, None), once=True)
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._names.clear()
