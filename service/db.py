@@ -97,6 +97,8 @@ def _finish(session: Session, ok: bool) -> None:
     if session.info.get("finished"):
         return
     session.info["finished"] = True
+    if not session.in_transaction():  # nothing was read or written (cached answers): no I/O
+        return
     if ok:
         session.commit()
     else:
@@ -146,6 +148,37 @@ def _in_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return run
+
+
+async def in_unit_of_work(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` and the request's commit (or rollback) in one worker-thread call, from an
+    async endpoint."""
+    return await run_in_threadpool(_in_unit_of_work(fn), *args)
+
+
+class _NeedsDatabase(BaseException):  # not Exception: no ``except Exception`` may swallow it
+    """A ``cache_first`` attempt on the event loop reached for the database."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_on_loop(state) -> None:
+    if state.session.info.get("on_loop"):
+        raise _NeedsDatabase
+
+
+async def cache_first(fn: Callable[..., Any], session: Session, *args: Any) -> Any:
+    """``fn(session, *args)``, a read that usually finds everything in this process's caches,
+    on the event loop: no thread hop. Should it reach for the database (a cache miss), no
+    query runs there; ``fn`` runs again from the start in a worker thread, as the unit of
+    work. So ``fn`` must only read (its first attempt may stop at any query)."""
+    session.info["on_loop"] = True
+    try:
+        return fn(session, *args)
+    except _NeedsDatabase:
+        pass
+    finally:
+        session.info["on_loop"] = False
+    return await in_unit_of_work(fn, session, *args)
 
 
 class UnitOfWorkRoute(APIRoute):

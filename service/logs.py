@@ -44,13 +44,31 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "corre
                                                      "color_message"}  # uvicorn's ANSI copy
 
 
-# What every pattern above needs to match: one search decides whether the five run at all
-# (most strings of most lines hold none of them).
+# What every pattern above needs to match: one test (``_maybe_secret``) decides whether the
+# five run at all (most strings of most lines hold none of them).
 _MAYBE_SECRET = re.compile(r"(?i:\b(?:bearer|basic)\s)|\basc_|\bwhsec_|\beyJ|\[parameters: ")
+_API_KEY = re.compile(r"asc_[A-Za-z0-9_-]{20}")  # no \b: a literal first is found fast
+
+
+def _maybe_secret(text: str) -> bool:
+    """``_MAYBE_SECRET`` for ASCII text by substring tests, several times faster than that
+    search (whose leading word boundary is tried at every position). A key's 8-character
+    prefix, which names the principal in every access line, is not enough to match."""
+    if not text.isascii():  # case-insensitive matching knows non-ASCII letters (long s ~ s)
+        return _MAYBE_SECRET.search(text) is not None
+    if "whsec_" in text or "eyJ" in text or "[parameters: " in text:
+        return True
+    if "asc_" in text and _API_KEY.search(text):
+        return True
+    lowered = text.lower()
+    return "bearer" in lowered or "basic" in lowered
+
+
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def redact(text: str) -> str:
-    if not _MAYBE_SECRET.search(text):
+    if not _maybe_secret(text):
         return text
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
@@ -74,7 +92,20 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = record.exc_text
         # Redact the values, then encode: redacting the encoded line could put a raw newline
         # into it (one record on two lines) or break its escapes (invalid JSON).
-        return _json_line(_redacted(line))
+        return _json_line(line if _plainly_clean(line) else _redacted(line))
+
+
+def _plainly_clean(line: dict[str, Any]) -> bool:
+    """Whether a line of plain values holds nothing to redact, decided by one search over all
+    its strings (as most lines, every access line among them, hold nothing)."""
+    strings = []
+    for key, value in line.items():
+        if type(value) not in _PLAIN:
+            return False
+        strings.append(key)
+        if type(value) is str:
+            strings.append(value)
+    return not _maybe_secret("\n".join(strings))
 
 
 def _json_line(data: dict[str, Any]) -> str:
@@ -116,6 +147,8 @@ class _Enqueue(QueueHandler):
     (their arguments and exc_info may not outlive the call); the formatter runs there."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if not record.args and not record.exc_info and type(record.msg) is str:
+            return record  # nothing to make (access lines): no copy
         record = copy.copy(record)
         record.msg, record.args = record.getMessage(), None
         if record.exc_info:
@@ -157,10 +190,13 @@ def access_log(scope: Scope, route: str | None, status: int, seconds: float) -> 
     if not _access.isEnabledFor(level):
         return
     principal = getattr(scope.get("state", {}).get("principal"), "id", None)
-    route = route or "unmatched"
-    _access.log(level, "%s %s %s", scope["method"], route, status, extra={
-        "method": scope["method"], "route": route, "status": status,
-        "duration_ms": round(seconds * 1000, 1), "principal": principal})
+    route, method = route or "unmatched", scope["method"]
+    # The record is made here rather than by Logger.log, which would look up the calling
+    # source line on every request (no line of the access log shows it).
+    _access.handle(_access.makeRecord(
+        _access.name, level, __file__, 0, f"{method} {route} {status}", None, None,
+        extra={"method": method, "route": route, "status": status,
+               "duration_ms": round(seconds * 1000, 1), "principal": principal}))
 
 
 def route_template(scope: Scope) -> str | None:

@@ -5,12 +5,13 @@ same number; the latest version of ``progress`` is at least the newest built-in 
 database made before v2 scores with v2 even before ``load-defaults`` stores it.
 
 Policy versions never change, so their scoring form is cached per process and database;
-only "which version is the latest" is asked of the database each time."""
+"which version is the latest" is asked of the database at most once per ``cache.LATEST_TTL``
+seconds (a version made in this process is seen at once)."""
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ..cache import LRU, db_key
+from ..cache import LRU, Latest, db_key
 from ..problems import FieldError, InvalidInput, NotFound
 from . import scoring
 from .models import ReadinessPolicy
@@ -20,10 +21,12 @@ DEFAULT_POLICY_NAME = scoring.DEFAULT_POLICY.name
 BUILT_IN = {(p.name, p.version): p for p in scoring.BUILT_IN_POLICIES}
 
 _policies = LRU(256)
+_latest = Latest()  # name -> latest stored version
 
 
 def clear_cache() -> None:
     _policies.clear()
+    _latest.clear()
 
 
 def _policy_row(session: Session, name: str, version: int | None) -> ReadinessPolicy | None:
@@ -42,8 +45,8 @@ def get_policy(session: Session, name: str, version: int | None = None) -> scori
         return cached
     row = _policy_row(session, name, version) if version is not None else None
     if row is None:
-        if (name, version) in BUILT_IN:
-            return BUILT_IN[name, version]
+        if (name, version) in BUILT_IN:  # not stored (yet): the same parameters
+            return _policies.put(cache_key, BUILT_IN[name, version])
         raise NotFound(f"No readiness policy '{name}'" + (f" version {version}." if version
                                                           else "."))
     return _policies.put(cache_key, scoring.Policy.from_dict(
@@ -52,10 +55,12 @@ def get_policy(session: Session, name: str, version: int | None = None) -> scori
 
 def latest_version(session: Session, name: str) -> int | None:
     """The newest version of a policy, stored or built in; None when there is none."""
-    stored = session.exec(select(func.max(ReadinessPolicy.version)).where(
-        ReadinessPolicy.name == name)).one()
+    stored = _latest.get(session, name)
+    if stored is None:  # 0: none stored
+        stored = _latest.put(session, name, session.exec(select(func.max(
+            ReadinessPolicy.version)).where(ReadinessPolicy.name == name)).one() or 0)
     built_in = max((v for n, v in BUILT_IN if n == name), default=None)
-    return max((v for v in (stored, built_in) if v is not None), default=None)
+    return max((v for v in (stored, built_in) if v), default=None)
 
 
 def policy_read(policy: scoring.Policy, created_at=None) -> PolicyRead:
@@ -91,6 +96,7 @@ def create_policy_version(session: Session, data: PolicyCreate) -> PolicyRead:
     row = ReadinessPolicy(name=data.name, version=version, body=params)
     session.add(row)
     session.flush()
+    _latest.forget(session, data.name)
     return policy_read(policy, row.created_at)
 
 
@@ -103,6 +109,7 @@ def ensure_default_policy(session: Session) -> str:
         body = {k: v for k, v in policy.to_dict().items() if k not in ("name", "version")}
         if row is None:
             session.add(ReadinessPolicy(name=name, version=version, body=body))
+            _latest.forget(session, name)
             done.append(f"stored version {version}")
         elif row.body != body:
             done.append(f"version {version} kept as stored (it differs from the built-in one)")

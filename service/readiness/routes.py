@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from .. import sync
 from ..auth.deps import require
 from ..calibration import locked as calibration
-from ..db import SessionDep, UnitOfWorkRoute, read_only
+from ..db import SessionDep, UnitOfWorkRoute, cache_first, read_only
 from ..http import Cursor, Limit, page_params
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
@@ -68,13 +68,13 @@ def with_calibration(raw: bytes, found: tuple[str, uuid.UUID] | None) -> bytes:
 
 @router.post("/v1/readiness:score", operation_id="readiness_score", responses=RADAR_REPORT,
              dependencies=[Depends(read_only)])
-def score(body: ScoreRequest, session: SessionDep, _: Reader, request: Request,
-          format: Annotated[Literal["json", "svg"], Query()] = "json") -> Response:
+async def score(body: ScoreRequest, session: SessionDep, _: Reader, request: Request,
+                format: Annotated[Literal["json", "svg"], Query()] = "json") -> Response:
     """Score ratings against a published rubric version without storing anything.
     `format=svg`: the report as a radar chart."""
-    raw = reports.score_request(session, body)
+    raw = await cache_first(reports.score_request, session, body)
     if format == "svg":
-        return views.radar(session, raw, frame_ancestors(request))
+        return await cache_first(views.radar, session, raw, frame_ancestors(request))
     return report_response(raw)
 
 

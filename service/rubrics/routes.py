@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..auth.deps import require
-from ..db import SessionDep, UnitOfWorkRoute
+from ..db import SessionDep, UnitOfWorkRoute, cache_first
 from ..http import Cursor, IfMatch, Limit, Page, paged
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
@@ -82,9 +82,9 @@ def _document(body_etag: tuple[bytes, str]) -> Response:
 
 
 @router.get("/{key}", response_model=RubricVersionRead, operation_id="rubrics_get")
-def get_rubric(key: RubricKey, session: SessionDep, _: Reader):
+async def get_rubric(key: RubricKey, session: SessionDep, _: Reader):
     """The latest published version of a rubric."""
-    return _document(service.document(session, key))
+    return _document(await cache_first(service.document, session, key))
 
 
 @router.get("/{key}/export", operation_id="rubrics_export",

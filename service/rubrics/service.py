@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from .. import csv_cells, events, versioning
-from ..cache import LRU, db_key
+from ..cache import LRU, Latest, db_key
 from ..http import etag
 from ..models import utcnow
 from ..problems import (
@@ -70,40 +70,53 @@ DOCS = versioning.Versioned(Rubric, RubricVersion, "rubric_id", "rubric", versio
 get_version, get_matching, get_latest_published = DOCS.get, DOCS.get_matching, DOCS.latest_published
 
 
-def latest_published_number(session: Session, key: str) -> int:
-    """The number of the latest published version (one scalar query, for hot paths)."""
-    number = session.exec(
-        select(RubricVersion.version).join(Rubric)
+# (number, row_version) of each rubric's latest published version, believed for
+# cache.LATEST_TTL seconds; publishing or retiring here forgets the entry (``_changed``).
+_latest = Latest()
+
+
+def _latest_published(session: Session, key: str) -> tuple[int, int]:
+    """(number, row_version) of the latest published version; 404 when there is none."""
+    if (known := _latest.get(session, key)) is not None:
+        return known
+    found = session.exec(
+        select(RubricVersion.version, RubricVersion.row_version).join(Rubric)
         .where(Rubric.key == key, RubricVersion.status == PUBLISHED)
         .order_by(RubricVersion.version.desc()).limit(1)
     ).first()
-    if number is None:
+    if found is None:
         DOCS.get_parent(session, key)  # 404 names the rubric when it is unknown
         raise NotFound(f"Rubric '{key}' has no published version.")
-    return number
+    return _latest.put(session, key, tuple(found))
+
+
+def latest_published_number(session: Session, key: str) -> int:
+    """The number of the latest published version (for hot paths: see ``_latest``)."""
+    return _latest_published(session, key)[0]
+
+
+def _changed(session: Session, version: RubricVersion) -> RubricVersion:
+    """A version was published or retired: which one is the latest may have changed."""
+    _latest.forget(session, version.rubric.key)
+    return version
 
 
 # Serialised documents, keyed by (database, key, version, row_version): every change of a
-# version bumps its row_version, so a hit is always current; one scalar query finds the key.
+# version bumps its row_version, so a hit is always current.
 _documents = LRU(512)
 
 
 def document(session: Session, key: str, version: int | None = None) -> tuple[bytes, str]:
-    """(JSON body, ETag) of a version, or of the latest published one when ``version`` is None."""
-    query = select(RubricVersion.version, RubricVersion.row_version).join(Rubric).where(
-        Rubric.key == key)
+    """(JSON body, ETag) of a version, or of the latest published one when ``version`` is None
+    (then no query at all while ``_latest`` and ``_documents`` know it)."""
     if version is None:
-        query = query.where(RubricVersion.status == PUBLISHED).order_by(
-            RubricVersion.version.desc()).limit(1)
+        number, row_version = _latest_published(session, key)
     else:
-        query = query.where(RubricVersion.version == version)
-    found = session.exec(query).first()
-    if found is None:
-        # Raise the same 404s as the uncached readers do (they say what is missing).
-        if version is None:
-            get_latest_published(session, key)
-        get_version(session, key, version or 0)
-    number, row_version = found
+        found = session.exec(select(RubricVersion.row_version).join(Rubric).where(
+            Rubric.key == key, RubricVersion.version == version)).first()
+        if found is None:
+            get_version(session, key, version)  # the same 404 as the uncached reader
+        number, row_version = version, found
     cache_key = (db_key(session), key, number, row_version)
     body = _documents.get(cache_key)
     if body is None:
@@ -114,6 +127,7 @@ def document(session: Session, key: str, version: int | None = None) -> tuple[by
 
 def clear_caches() -> None:
     _documents.clear()
+    _latest.clear()
 
 
 def to_content(version: RubricVersion, key: str) -> RubricCreate:
@@ -199,11 +213,11 @@ def publish(session: Session, version: RubricVersion) -> RubricVersion:
     versioning.publish(session, version,
                        lambda: validate_for_publish(to_content(version, version.rubric.key)))
     events.emit(session, events.RubricPublished(version.rubric.key, version.version))
-    return version
+    return _changed(session, version)
 
 
 def retire(session: Session, version: RubricVersion) -> RubricVersion:
-    return versioning.retire(session, version)
+    return _changed(session, versioning.retire(session, version))
 
 
 # --- validation ------------------------------------------------------------------------------

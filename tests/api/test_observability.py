@@ -120,6 +120,24 @@ async def test_metrics_by_route_template_and_status_class(admin):
         assert f"# TYPE {name.removesuffix('_total')}" in text
 
 
+def test_the_quick_secret_test_agrees_with_the_redaction_patterns():
+    """Lines of plain values skip the per-value redaction when one test finds no secret in
+    them: it must find every secret the patterns redact, and pass a key's public prefix."""
+    record = logging.makeLogRecord({"name": "ascent.access", "msg": "GET /v1/x 200",
+                                    "levelname": "INFO", "principal": "key:asc_abcdefgh"})
+    assert json.loads(JsonFormatter().format(record))["principal"] == "key:asc_abcdefgh"
+    for leaked, text in (
+        ("abcdefghijklmnopqrstu", "key asc_abcdefghijklmnopqrstu"),
+        ("hunter2", "AUTHORIZATION: BEARER hunter2"), ("hunter2", "Basic\thunter2"),
+        ("hunter2", "ba\u017fic hunter2"),  # long s: case-insensitively an "s"
+        ("c2VjcmV0", "whsec_c2VjcmV0"), ("eyJzdWIiOiJ4In0", "eyJhbGc.eyJzdWIiOiJ4In0.c2ln"),
+        ("private", "[parameters: ('private',)]"),
+    ):
+        record = logging.makeLogRecord({"name": "t", "msg": "x", "levelname": "INFO",
+                                        "detail": text})
+        assert leaked not in JsonFormatter().format(record), text
+
+
 def test_a_json_record_stays_one_line_of_json_when_redaction_rewrites_it():
     """SQLAlchemy error messages carry newlines and the bound parameters (which may hold "]"
     and credentials): redacting them must not split the record or break its JSON."""

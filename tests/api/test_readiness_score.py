@@ -1,5 +1,7 @@
 """The stateless scorer and policies over HTTP (the scoring rules have unit tests of their own)."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from tests.factories.rubrics import create_rubric, load_default_rubric
@@ -133,3 +135,42 @@ async def test_policies_are_versioned_data(admin, make_key, client_with):
     async with client_with(make_key("readiness:read")) as reader:
         denied = await reader.post("/v1/readiness/policies", json={"name": "x"})
     assert denied.status_code == 403
+
+
+async def test_scoring_reads_nothing_while_cached_and_a_new_policy_within_the_ttl(
+        admin, app, engine, monkeypatch):
+    from sqlalchemy import event
+
+    from service import cache
+    from service.db import open_session
+    from service.readiness import policies
+    from service.readiness.schemas import PolicyCreate
+
+    now = [1000.0]
+    monkeypatch.setattr(cache, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    statements = []
+    event.listen(app.state.engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2]))
+    await create_rubric(admin)
+    body = {"rubric": {"key": "eng-ladder"}, "current_level": "mid",
+            "ratings": at_bar({"delivery": 3, "craft": 3})}
+    first = await admin.post("/v1/readiness:score", json=body)
+    assert first.status_code == 200, first.text
+    statements.clear()
+    again = await admin.post("/v1/readiness:score", json=body)
+    assert again.content == first.content
+    assert statements == [], statements  # all cached: no query
+
+    # Another server process (whose caches are not this one's) stores the next version of
+    # the policy the rubric names ...
+    name = first.json()["policy"]["name"]
+    with monkeypatch.context() as elsewhere, open_session(engine, write=True) as session:
+        elsewhere.setattr(policies._latest, "forget", lambda *args: None)
+        made = policies.create_policy_version(session, PolicyCreate(name=name, ready_now=99))
+        session.commit()
+    now[0] += cache.LATEST_TTL * 0.9
+    stale = await admin.post("/v1/readiness:score", json=body)
+    assert stale.json()["policy"] == first.json()["policy"]
+    now[0] += cache.LATEST_TTL * 0.2  # ... which this one uses once its answer is too old
+    fresh = await admin.post("/v1/readiness:score", json=body)
+    assert fresh.json()["policy"] == {"name": name, "version": made.version}

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -215,3 +216,42 @@ async def test_unknown_rubric_and_version_are_404(admin):
         response = await admin.get(url)
         assert response.status_code == 404, url
         assert response.json()["code"] == "not_found"
+
+
+async def test_the_latest_version_is_seen_at_once_here_and_within_the_ttl_elsewhere(
+        admin, app, engine, monkeypatch):
+    from sqlalchemy import event
+
+    from service import cache
+    from service.db import open_session
+    from service.rubrics import service
+
+    clock = SimpleNamespace(now=1000.0)  # stands in for the time module of service/cache.py
+    clock.monotonic = lambda: clock.now
+    monkeypatch.setattr(cache, "time", clock)
+    statements = []
+    event.listen(app.state.engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2]))
+    await create_rubric(admin)
+    assert (await admin.get("/v1/rubrics/eng-ladder")).json()["version"] == 1
+    statements.clear()
+    again = await admin.get("/v1/rubrics/eng-ladder")
+    assert again.json()["version"] == 1 and statements == []  # cached: no query at all
+
+    # Another server process (whose caches are not this one's) publishes version 2 ...
+    with monkeypatch.context() as elsewhere, open_session(engine, write=True) as session:
+        elsewhere.setattr(service._latest, "forget", lambda *args: None)
+        service.publish(session, service.new_draft(session, "eng-ladder"))
+        session.commit()
+    clock.now += cache.LATEST_TTL * 0.9
+    assert (await admin.get("/v1/rubrics/eng-ladder")).json()["version"] == 1
+    clock.now += cache.LATEST_TTL * 0.2  # ... which this one sees once its answer is too old
+    latest = await admin.get("/v1/rubrics/eng-ladder")
+    assert latest.json()["version"] == 2 and latest.headers["etag"] != again.headers["etag"]
+
+    # What this process publishes or retires is seen at once.
+    assert (await admin.post("/v1/rubrics/eng-ladder/versions")).status_code == 201
+    assert (await admin.post("/v1/rubrics/eng-ladder/versions/3/publish")).status_code == 200
+    assert (await admin.get("/v1/rubrics/eng-ladder")).json()["version"] == 3
+    assert (await admin.post("/v1/rubrics/eng-ladder/versions/3/retire")).status_code == 200
+    assert (await admin.get("/v1/rubrics/eng-ladder")).json()["version"] == 2
