@@ -22,8 +22,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, delete, func, insert, or_
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from .. import events, sync
@@ -288,27 +289,31 @@ def set_ratings(session: Session, assessment: Assessment, data: RatingsUpdate,
 
     mine = [r for r in assessment.ratings
             if (r.rater_role, r.rater_id) == (data.rater_role, rater_id)]
-    kept = [(r.competency, r.rater_role, r.proficiency) for r in assessment.ratings
-            if r not in mine]
+    kept = [r for r in assessment.ratings if r not in mine]
     assessment.ratings_packed = pack_ratings(
         rubric.competencies,
-        kept + [(r.competency, data.rater_role, r.proficiency) for r in data.ratings])
+        [(r.competency, r.rater_role, r.proficiency) for r in kept]
+        + [(r.competency, data.rater_role, r.proficiency) for r in data.ratings])
     _touch(session, assessment)  # the version-checked UPDATE comes first (module doc)
-    previous = {r.competency: r.proficiency for r in mine}
-    # Deletes are flushed before the inserts: the unit of work would otherwise insert first
-    # and trip the (assessment, role, rater, competency) unique constraint.
-    assessment.ratings = [r for r in assessment.ratings if r not in mine]
-    session.flush()
-    assessment.ratings.extend(
-        Rating(position=i, competency=r.competency, rater_role=data.rater_role,
-               rater_id=rater_id, proficiency=r.proficiency,
-               evidence=rules.evidence(r.evidence))
-        for i, r in enumerate(data.ratings))
-    session.flush()
+    # One DELETE and one multi-row INSERT ... RETURNING instead of the unit of work diffing
+    # the collection (most of this request's cost); the collection is then set to what the
+    # database now holds, so the answer and any later flush see the same rows.
+    session.exec(delete(Rating).where(Rating.assessment_id == assessment.id,
+                                      Rating.rater_role == data.rater_role,
+                                      Rating.rater_id == rater_id),
+                 execution_options={"synchronize_session": False})
+    for gone in mine:
+        session.expunge(gone)
+    rows = [{"assessment_id": assessment.id, "position": i, "competency": r.competency,
+             "rater_role": data.rater_role, "rater_id": rater_id, "proficiency": r.proficiency,
+             "evidence": rules.evidence(r.evidence)} for i, r in enumerate(data.ratings)]
+    written = list(session.exec(insert(Rating).returning(Rating), params=rows).scalars()
+                   ) if rows else []  # no rows would INSERT one row of defaults
+    set_committed_value(assessment, "ratings", kept + written)
     _record(session, assessment, "ratings_set", principal, {
         "rater_role": data.rater_role, "rater_id": rater_id,
         "ratings": {r.competency: r.proficiency for r in data.ratings},
-        "previous": previous})
+        "previous": {r.competency: r.proficiency for r in mine}})
     return assessment
 
 
@@ -389,11 +394,11 @@ def _record(session: Session, assessment: Assessment, action: str, principal: Pr
     """Append to the audit trail. Callers have already updated the assessment row, which
     holds its lock on PostgreSQL (and SQLite serialises writers), so ``max(seq) + 1`` is safe;
     the (assessment_id, seq) unique constraint backs that up."""
-    last = session.exec(select(func.max(AssessmentEvent.seq))
-                        .where(AssessmentEvent.assessment_id == assessment.id)).one()
-    session.add(AssessmentEvent(assessment_id=assessment.id, seq=(last or 0) + 1,
-                                action=action, principal=principal.id, details=details))
-    session.flush()
+    last = (select(func.coalesce(func.max(AssessmentEvent.seq), 0) + 1)
+            .where(AssessmentEvent.assessment_id == assessment.id).scalar_subquery())
+    session.exec(insert(AssessmentEvent).values(  # one statement, no ORM object to flush
+        assessment_id=assessment.id, seq=last, action=action, principal=principal.id,
+        at=utcnow(), details=details))
 
 
 # --- batches (GraphQL DataLoaders: one query for a whole page, whatever its size) ---------------
