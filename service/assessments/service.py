@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, or_
+from sqlalchemy import and_, bindparam, delete, func, insert, or_
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -298,10 +298,8 @@ def set_ratings(session: Session, assessment: Assessment, data: RatingsUpdate,
     # One DELETE and one multi-row INSERT ... RETURNING instead of the unit of work diffing
     # the collection (most of this request's cost); the collection is then set to what the
     # database now holds, so the answer and any later flush see the same rows.
-    session.exec(delete(Rating).where(Rating.assessment_id == assessment.id,
-                                      Rating.rater_role == data.rater_role,
-                                      Rating.rater_id == rater_id),
-                 execution_options={"synchronize_session": False})
+    session.connection().execute(_DELETE_RATER, {
+        "of": assessment.id, "role": data.rater_role, "rater": rater_id})
     for gone in mine:
         session.expunge(gone)
     rows = [{"assessment_id": assessment.id, "position": i, "competency": r.competency,
@@ -382,6 +380,15 @@ def supersede(session: Session, assessment: Assessment, principal: Principal) ->
 
 # --- plumbing --------------------------------------------------------------------------------
 
+# Built once and run on the connection: no ORM statement handling for rows no object stands for.
+_events, _ratings = AssessmentEvent.__table__, Rating.__table__
+_APPEND_EVENT = insert(_events).values(seq=select(func.coalesce(func.max(_events.c.seq), 0) + 1)
+                                       .where(_events.c.assessment_id == bindparam("of"))
+                                       .scalar_subquery())
+_DELETE_RATER = delete(_ratings).where(_ratings.c.assessment_id == bindparam("of"),
+                                       _ratings.c.rater_role == bindparam("role"),
+                                       _ratings.c.rater_id == bindparam("rater"))
+
 def _touch(session: Session, assessment: Assessment) -> None:
     """UPDATE the row now: bumps and checks the row version (StaleDataError -> 412)."""
     assessment.updated_at = utcnow()
@@ -394,11 +401,9 @@ def _record(session: Session, assessment: Assessment, action: str, principal: Pr
     """Append to the audit trail. Callers have already updated the assessment row, which
     holds its lock on PostgreSQL (and SQLite serialises writers), so ``max(seq) + 1`` is safe;
     the (assessment_id, seq) unique constraint backs that up."""
-    last = (select(func.coalesce(func.max(AssessmentEvent.seq), 0) + 1)
-            .where(AssessmentEvent.assessment_id == assessment.id).scalar_subquery())
-    session.exec(insert(AssessmentEvent).values(  # one statement, no ORM object to flush
-        assessment_id=assessment.id, seq=last, action=action, principal=principal.id,
-        at=utcnow(), details=details))
+    session.connection().execute(_APPEND_EVENT, {
+        "assessment_id": assessment.id, "of": assessment.id, "action": action,
+        "principal": principal.id, "at": utcnow(), "details": details})
 
 
 # --- batches (GraphQL DataLoaders: one query for a whole page, whatever its size) ---------------
