@@ -22,8 +22,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, delete, func, insert, or_
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from .. import events, sync
@@ -288,27 +289,29 @@ def set_ratings(session: Session, assessment: Assessment, data: RatingsUpdate,
 
     mine = [r for r in assessment.ratings
             if (r.rater_role, r.rater_id) == (data.rater_role, rater_id)]
-    kept = [(r.competency, r.rater_role, r.proficiency) for r in assessment.ratings
-            if r not in mine]
+    kept = [r for r in assessment.ratings if r not in mine]
     assessment.ratings_packed = pack_ratings(
         rubric.competencies,
-        kept + [(r.competency, data.rater_role, r.proficiency) for r in data.ratings])
+        [(r.competency, r.rater_role, r.proficiency) for r in kept]
+        + [(r.competency, data.rater_role, r.proficiency) for r in data.ratings])
     _touch(session, assessment)  # the version-checked UPDATE comes first (module doc)
-    previous = {r.competency: r.proficiency for r in mine}
-    # Deletes are flushed before the inserts: the unit of work would otherwise insert first
-    # and trip the (assessment, role, rater, competency) unique constraint.
-    assessment.ratings = [r for r in assessment.ratings if r not in mine]
-    session.flush()
-    assessment.ratings.extend(
-        Rating(position=i, competency=r.competency, rater_role=data.rater_role,
-               rater_id=rater_id, proficiency=r.proficiency,
-               evidence=rules.evidence(r.evidence))
-        for i, r in enumerate(data.ratings))
-    session.flush()
+    # One DELETE and one multi-row INSERT ... RETURNING instead of the unit of work diffing
+    # the collection (most of this request's cost); the collection is then set to what the
+    # database now holds, so the answer and any later flush see the same rows.
+    session.connection().execute(_DELETE_RATER, {
+        "of": assessment.id, "role": data.rater_role, "rater": rater_id})
+    for gone in mine:
+        session.expunge(gone)
+    rows = [{"assessment_id": assessment.id, "position": i, "competency": r.competency,
+             "rater_role": data.rater_role, "rater_id": rater_id, "proficiency": r.proficiency,
+             "evidence": rules.evidence(r.evidence)} for i, r in enumerate(data.ratings)]
+    written = list(session.exec(insert(Rating).returning(Rating), params=rows).scalars()
+                   ) if rows else []  # no rows would INSERT one row of defaults
+    set_committed_value(assessment, "ratings", kept + written)
     _record(session, assessment, "ratings_set", principal, {
         "rater_role": data.rater_role, "rater_id": rater_id,
         "ratings": {r.competency: r.proficiency for r in data.ratings},
-        "previous": previous})
+        "previous": {r.competency: r.proficiency for r in mine}})
     return assessment
 
 
@@ -377,6 +380,15 @@ def supersede(session: Session, assessment: Assessment, principal: Principal) ->
 
 # --- plumbing --------------------------------------------------------------------------------
 
+# Built once and run on the connection: no ORM statement handling for rows no object stands for.
+_events, _ratings = AssessmentEvent.__table__, Rating.__table__
+_APPEND_EVENT = insert(_events).values(seq=select(func.coalesce(func.max(_events.c.seq), 0) + 1)
+                                       .where(_events.c.assessment_id == bindparam("of"))
+                                       .scalar_subquery())
+_DELETE_RATER = delete(_ratings).where(_ratings.c.assessment_id == bindparam("of"),
+                                       _ratings.c.rater_role == bindparam("role"),
+                                       _ratings.c.rater_id == bindparam("rater"))
+
 def _touch(session: Session, assessment: Assessment) -> None:
     """UPDATE the row now: bumps and checks the row version (StaleDataError -> 412)."""
     assessment.updated_at = utcnow()
@@ -389,11 +401,9 @@ def _record(session: Session, assessment: Assessment, action: str, principal: Pr
     """Append to the audit trail. Callers have already updated the assessment row, which
     holds its lock on PostgreSQL (and SQLite serialises writers), so ``max(seq) + 1`` is safe;
     the (assessment_id, seq) unique constraint backs that up."""
-    last = session.exec(select(func.max(AssessmentEvent.seq))
-                        .where(AssessmentEvent.assessment_id == assessment.id)).one()
-    session.add(AssessmentEvent(assessment_id=assessment.id, seq=(last or 0) + 1,
-                                action=action, principal=principal.id, details=details))
-    session.flush()
+    session.connection().execute(_APPEND_EVENT, {
+        "assessment_id": assessment.id, "of": assessment.id, "action": action,
+        "principal": principal.id, "at": utcnow(), "details": details})
 
 
 # --- batches (GraphQL DataLoaders: one query for a whole page, whatever its size) ---------------

@@ -120,6 +120,43 @@ async def test_the_assessment_lifecycle_over_graphql(admin, ladder):
     assert [e["action"] for e in history] == ["created", "ratings_set", "submitted", "finalized"]
 
 
+async def test_several_rating_writes_in_one_request_answer_what_is_stored(admin, ladder):
+    """set_ratings writes rows with bulk statements and sets the loaded collection itself;
+    later mutations of the same request (same session) must see and keep exactly those rows."""
+    await gql(admin, UPSERT, {"id": "E123", "input": person_input()})
+    created = (await gql(admin, CREATE, {"input": {"person": "E123", "cycle": "2026-H2"}})
+               )["data"]["createAssessment"]
+
+    def rater(role, rater_id, *proficiencies):
+        return {"raterRole": role, "raterId": rater_id, "ratings": [
+            {"competency": c, "proficiency": p}
+            for c, p in zip(("strategy", "execution"), proficiencies, strict=False)]}
+
+    answer = await gql(admin, """mutation($id: UUID!, $a: RatingsInput!, $b: RatingsInput!,
+                                          $c: RatingsInput!) {
+        a: setRatings(id: $id, input: $a, ifMatch: "*") { ratings { raterId proficiency } }
+        b: setRatings(id: $id, input: $b, ifMatch: "*") { ratings { raterId proficiency } }
+        c: setRatings(id: $id, input: $c, ifMatch: "*") {
+             etag ratings { competency raterRole raterId proficiency evidence } }
+        submit: submitAssessment(id: $id) { status } }""", {
+        "id": created["id"], "a": rater("manager", "M1", 2, 3),
+        "b": rater("peer", "P1", 4), "c": rater("manager", "M1", 5)})
+    assert "errors" not in answer
+    assert [r["proficiency"] for r in answer["data"]["b"]["ratings"]] == [2, 3, 4]
+    assert answer["data"]["submit"] == {"status": "submitted"}
+    stored = await admin.get(f"/v1/assessments/{created['id']}")
+    assert [(r["rater_id"], r["competency"], r["proficiency"]) for r in stored.json()["ratings"]
+            ] == [("M1", "strategy", 5), ("P1", "strategy", 4)]
+    assert [(r["raterId"], r["competency"], r["proficiency"])
+            for r in answer["data"]["c"]["ratings"]] == [("M1", "strategy", 5),
+                                                         ("P1", "strategy", 4)]
+    history = (await admin.get(f"/v1/assessments/{created['id']}/history")).json()["data"]
+    assert [(e["seq"], e["action"]) for e in history] == [
+        (1, "created"), (2, "ratings_set"), (3, "ratings_set"), (4, "ratings_set"),
+        (5, "submitted")]
+    assert history[3]["details"]["previous"] == {"strategy": 2, "execution": 3}
+
+
 async def test_a_failing_mutation_leaves_nothing_behind(admin, ladder, monkeypatch):
     """The savepoint: an error after the person was written undoes that write only."""
     real = people_service.upsert_person
