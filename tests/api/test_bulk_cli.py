@@ -37,15 +37,17 @@ async def ladder(engine, db_url):
 
 
 @contextmanager
-def live_server(db_url: str, tmp_path: Path, **env: str):
-    """`ascent serve` on a free port; yields (process, base URL)."""
+def live_server(db_url: str, tmp_path: Path, *,
+                command: tuple[str, ...] = ("-m", "service.cli"), **env: str):
+    """`ascent serve` on a free port (run as `python <command> serve`); yields (process, base
+    URL)."""
     port = free_port()
     environment = os.environ | {
         "ASCENT_DATABASE_URL": db_url, "ASCENT_HOST": "127.0.0.1", "ASCENT_PORT": str(port),
         "ASCENT_BOOTSTRAP_ADMIN_KEY": KEY, "ASCENT_LOG_LEVEL": "WARNING",
         "ASCENT_WEBHOOKS_WORKER": "false", "ASCENT_BULK_SPOOL_DIR": str(tmp_path / "spool"),
     } | env
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, *command, "serve"], cwd=ROOT,
                             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:

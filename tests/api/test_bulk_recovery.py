@@ -127,15 +127,20 @@ async def test_a_job_of_this_process_is_never_taken_for_dead(app, admin, engine)
     assert (await admin.get(f"/v1/jobs/{mine}")).json()["status"] == "running"
 
 
-async def test_a_shutdown_stops_a_job_between_batches(app, engine, tmp_path, monkeypatch):
+async def queued_job_of_30(engine, tmp_path) -> uuid.UUID:
+    """A partial job of 30 people queued by this process, the ladder loaded to run it."""
     await load_default_rubric(engine)
     with open_session(engine, write=True) as session:
         ensure_default_policy(session)
         session.commit()
     path = tmp_path / "big.ndjson"
     path.write_bytes(ndjson(*(line(f"E{i}") for i in range(30))))
-    job_id = leave(engine, status="queued", mode="partial", runner=runner.RUNNER_ID,
-                   spool_path=str(path))
+    return leave(engine, status="queued", mode="partial", runner=runner.RUNNER_ID,
+                 spool_path=str(path))
+
+
+async def test_a_shutdown_stops_a_job_between_batches(app, engine, tmp_path, monkeypatch):
+    job_id = await queued_job_of_30(engine, tmp_path)
     stop = threading.Event()
     settings = app.state.settings.model_copy(update={"bulk_batch_size": 10})
     calls = 0
@@ -186,14 +191,7 @@ async def test_a_job_taken_over_stops_without_writing_more(app, engine, tmp_path
                                                            monkeypatch):
     """The fence: a job whose row no longer names it as running (another replica settled it)
     commits no further batch and does not overwrite the row's end."""
-    await load_default_rubric(engine)
-    with open_session(engine, write=True) as session:
-        ensure_default_policy(session)
-        session.commit()
-    path = tmp_path / "big.ndjson"
-    path.write_bytes(ndjson(*(line(f"E{i}") for i in range(30))))
-    job_id = leave(engine, status="queued", mode="partial", runner=runner.RUNNER_ID,
-                   spool_path=str(path))
+    job_id = await queued_job_of_30(engine, tmp_path)
     settings = app.state.settings.model_copy(update={"bulk_batch_size": 10})
     original = runner._batches
 

@@ -5,8 +5,6 @@ old), replica B starts, and starts again: neither start fails A's running job or
 queued one, and every job runs once, on A, when the lock goes."""
 
 import os
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 
@@ -16,10 +14,9 @@ from sqlalchemy import text
 
 from service.db import open_session
 from service.readiness.policies import ensure_default_policy
-from tests.api.test_bulk_cli import KEY, ROOT
+from tests.api.test_bulk_cli import KEY, live_server
 from tests.factories.bulk import line, ndjson
 from tests.factories.rubrics import load_default_rubric
-from tests.factories.webhooks import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -32,31 +29,8 @@ SERVE_AS = ("import socket, sys; host = sys.argv.pop(1); socket.gethostname = la
 @contextmanager
 def replica(db_url: str, tmp_path, host: str, **env: str):
     """`ascent serve` on a free port as host ``host``; yields (process, base URL)."""
-    port = free_port()
-    environment = os.environ | {
-        "ASCENT_DATABASE_URL": db_url, "ASCENT_HOST": "127.0.0.1", "ASCENT_PORT": str(port),
-        "ASCENT_BOOTSTRAP_ADMIN_KEY": KEY, "ASCENT_LOG_LEVEL": "WARNING",
-        "ASCENT_WEBHOOKS_WORKER": "false", "ASCENT_BULK_SPOOL_DIR": str(tmp_path / "spool"),
-    } | env
-    proc = subprocess.Popen([sys.executable, "-c", SERVE_AS, host, "serve"], cwd=ROOT,
-                            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start: {proc.stderr.read().decode()}")
-            time.sleep(0.1)
-        yield proc, base
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        proc.wait(30)
+    with live_server(db_url, tmp_path, command=("-c", SERVE_AS, host), **env) as served:
+        yield served
 
 
 def job(base: str, job_id: str) -> dict:

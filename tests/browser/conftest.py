@@ -6,12 +6,10 @@ Outside CI, a machine without them skips these tests and says how to install the
 
 import os
 import shutil
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
+
+from tests.servers import served_in_thread
 
 INSTALL = "apt-get update && apt-get install -y chromium chromium-driver"
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -66,16 +64,5 @@ def page(browser):
 @pytest.fixture
 def live_server(app):
     """The app served by uvicorn on 127.0.0.1 at a free port (its own threads and sessions)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with served_in_thread(app) as url:
+        yield url
