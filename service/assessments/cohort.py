@@ -155,12 +155,12 @@ def cycle_progress(session: Session, cycle: str) -> CycleProgress:
     return CycleProgress(int(row[0] or 0), int(row[1] or 0), row[2])
 
 
-def cohort_inputs_with_raters(session: Session, *, persons: set[str] | None = None,
+def cohort_inputs_with_raters(session: Session, rows: list, *, persons: set[str] | None = None,
                               **filters: str | None) -> tuple[CohortInputs, np.ndarray]:
-    """``cohort_inputs`` built from the rating rows, with the rater of each rating (an object
-    array beside the others): rater-adjusted scoring needs who rated, which the packed copy
-    leaves out. Two queries; slower than the packed path, so only when adjusting."""
-    rows = cohort_inputs(session, persons=persons, **filters).rows
+    """The ``cohort_inputs`` of these ``rows`` (read by ``cohort_inputs`` with the same
+    filters) built from the rating rows, with the rater of each rating (an object array
+    beside the others): rater-adjusted scoring needs who rated, which the packed copy leaves
+    out. One more query; slower than the packed path, so only when a fit applies."""
     index = {row.assessment_id: i for i, row in enumerate(rows)}
     order: dict[tuple[str, int], dict[str, int]] = {}
     for row in rows:

@@ -97,25 +97,27 @@ def _groups(rows) -> dict[tuple[str, int], list[int]]:
     return groups
 
 
-def _shifts(session: Session, inputs, raters: np.ndarray, choice: AdjustChoice
-            ) -> tuple[np.ndarray, list[str | None]]:
-    """Per rating, the severity adjustment takes off (0: left as rated, see
-    ``scoring.shift_of``), and per row the fit used: the one ``choice`` names, else the
-    latest of the row's cycle (None: there is none)."""
+def _row_fits(session: Session, rows, choice: AdjustChoice) -> list[scoring.RaterAdjustment]:
+    """Per row, the fit to adjust with: the one ``choice`` names, else the latest of the row's
+    cycle (``fit_id`` None: there is none)."""
     if choice.fit_id is not None:
         named = adjustment.of_fit(adjustment.named_fit(session, choice.fit_id))
-        by_cycle = {row.cycle: named for row in inputs.rows}
-    else:
-        by_cycle = {}
-        for row in inputs.rows:
-            if row.cycle not in by_cycle:
-                by_cycle[row.cycle] = adjustment.of_fit(latest_fit(session, row.cycle))
-    fit_of_row = [by_cycle[row.cycle] for row in inputs.rows]
-    shifts = np.fromiter(
+        return [named] * len(rows)
+    by_cycle: dict[str, scoring.RaterAdjustment] = {}
+    for row in rows:
+        if row.cycle not in by_cycle:
+            by_cycle[row.cycle] = adjustment.of_fit(latest_fit(session, row.cycle))
+    return [by_cycle[row.cycle] for row in rows]
+
+
+def _shifts(inputs, raters: np.ndarray, fit_of_row: list[scoring.RaterAdjustment]
+            ) -> np.ndarray:
+    """Per rating, the severity adjustment takes off (0: left as rated, see
+    ``scoring.shift_of``)."""
+    return np.fromiter(
         (scoring.shift_of(ROLE_VALUES[role], rater, fit_of_row[i].severities) or 0.0
          for i, role, rater in zip(inputs.r_row.tolist(), inputs.r_role.tolist(), raters,
                                    strict=True)), np.float64, len(raters))
-    return shifts, [f.fit_id for f in fit_of_row]
 
 
 def cohort(session: Session, principal: Principal, filters: CohortFilters,
@@ -134,10 +136,14 @@ def cohort(session: Session, principal: Principal, filters: CohortFilters,
                  for version, (_, policy) in specs.items()}
     shifts, row_fits = None, None
     if any(adjusting.values()):
-        inputs, raters = assessment_cohort.cohort_inputs_with_raters(
-            session, persons=persons, **wanted)
-        groups = _groups(inputs.rows)
-        shifts, row_fits = _shifts(session, inputs, raters, choice)
+        fit_of_row = _row_fits(session, inputs.rows, choice)
+        row_fits = [f.fit_id for f in fit_of_row]
+        if any(row_fits):  # who rated matters only when some row has a fit
+            inputs, raters = assessment_cohort.cohort_inputs_with_raters(
+                session, inputs.rows, persons=persons, **wanted)
+            shifts = _shifts(inputs, raters, fit_of_row)
+        else:  # no fit anywhere: every rating stays as rated
+            shifts = np.zeros(len(inputs.r_proficiency))
 
     order: list[int] = []
     fit_ids: list[str | None] = []
