@@ -11,13 +11,10 @@ import asyncio
 import copy
 import json
 import socket
-import threading
-import time
 import uuid
 from typing import Any
 
 import pytest
-import uvicorn
 import yaml
 from sqlalchemy import func, select
 
@@ -29,6 +26,7 @@ from tests.factories.bulk import CSV, NDJSON, csv_body, csv_row, line, ndjson, r
 from tests.factories.people import person_doc
 from tests.factories.rubrics import load_default_rubric, rubric_doc
 from tests.routes import operations
+from tests.servers import served_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -496,19 +494,9 @@ class Connection:
 
 @pytest.fixture
 def server(app):
-    """The app behind uvicorn on a free port of 127.0.0.1."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None,
-                            timeout_keep_alive=60)
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not served.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    yield served.servers[0].sockets[0].getsockname()[1]
-    served.should_exit = True
-    thread.join(30)
+    """The app behind uvicorn on a free port of 127.0.0.1; yields the port."""
+    with served_in_thread(app, start_within=30, log_config=None, timeout_keep_alive=60) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 async def test_bad_input_over_one_kept_alive_connection(server, make_key, engine, ladder):
