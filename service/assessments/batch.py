@@ -37,7 +37,16 @@ from ..problems import FieldError, InvalidInput
 from ..rubrics.published import PublishedRubric, published_rubric
 from . import rules
 from .cohort import pack_ratings
-from .models import DRAFT, FINALIZED, SUBMITTED, SUPERSEDED, Assessment, AssessmentEvent, Rating
+from .models import (
+    DRAFT,
+    FINALIZED,
+    SUBMITTED,
+    SUPERSEDED,
+    Assessment,
+    AssessmentEvent,
+    Rating,
+)
+from .models import StoredRating as RatingRow
 from .service import pinned_rubric, to_read
 
 STAGE = {DRAFT: 0, SUBMITTED: 1, FINALIZED: 2}
@@ -385,13 +394,14 @@ def _transient(plan: Plan, status: str, now: datetime) -> Assessment:
     """An unsaved Assessment as it stands after a lifecycle move, so the event payload is
     built by the same ``to_read`` the lifecycle functions use."""
     existing, person = plan.existing, plan.request.person
-    return Assessment(
+    transient = Assessment(
         id=plan.id, person_id=person.id, person_external_id=person.external_id,
         org_unit=plan.org_unit, rubric_key=plan.version.key,
         rubric_version=plan.version.version, current_level=plan.current_level,
         target_level=plan.target_level, cycle=plan.request.cycle, status=status,
         created_at=existing.created_at if existing else plan.created_at, updated_at=now,
         submitted_at=(existing.submitted_at if existing and existing.submitted_at else now),
-        finalized_at=now if status == FINALIZED else None,
-        ratings=[Rating(competency=c, rater_role=role, rater_id=rater, proficiency=p,
-                        evidence=ev, position=pos) for c, role, rater, p, ev, pos in plan.ratings])
+        finalized_at=now if status == FINALIZED else None)
+    transient.ratings = [RatingRow(pos, c, role, rater, p, ev)
+                         for c, role, rater, p, ev, pos in plan.ratings]
+    return transient

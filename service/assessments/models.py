@@ -7,7 +7,7 @@ never needs another domain's tables."""
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlmodel import Field, Relationship, SQLModel
+from sqlmodel import Field, SQLModel
 
 from ..models import UTCDateTime, created_at_field, row_version_column, utcnow
 
@@ -65,10 +65,30 @@ class Assessment(SQLModel, table=True):
     ratings_packed: bytes | None = Field(default=b"", sa_column=Column(LargeBinary,
                                                                        nullable=True))
 
-    # lazy="raise": readers load ratings explicitly (service._RATINGS), none by accident.
-    ratings: list["Rating"] = Relationship(
-        sa_relationship_kwargs={"order_by": "Rating.id", "cascade": "all, delete-orphan",
-                                "lazy": "raise"})
+    @property
+    def ratings(self) -> list["StoredRating"]:
+        """The ratings as ``service.load_ratings`` read them: plain rows, not ORM objects (one
+        query, no unit of work to track them; they are written by statements). Unloaded
+        ratings raise rather than load by accident."""
+        try:
+            return self.__dict__["_ratings"]
+        except KeyError:
+            raise AttributeError("ratings were not loaded (service.load_ratings)") from None
+
+    @ratings.setter
+    def ratings(self, ratings: list["StoredRating"]) -> None:
+        self.__dict__["_ratings"] = ratings
+
+
+class StoredRating(NamedTuple):
+    """A row of ``rating`` as readers use it (its columns but the ids)."""
+
+    position: int
+    competency: str
+    rater_role: str
+    rater_id: str
+    proficiency: int
+    evidence: str | None
 
 
 class Rating(SQLModel, table=True):

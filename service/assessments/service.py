@@ -22,9 +22,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from .. import events, sync
@@ -44,6 +44,7 @@ from .models import (
     Assessment,
     AssessmentEvent,
     Rating,
+    StoredRating,
 )
 from .roles import RaterRole
 from .schemas import (
@@ -56,9 +57,6 @@ from .schemas import (
 from .schemas import Rating as RatingRead
 
 _ROLE_ORDER = {role.value: role.code for role in RaterRole}  # ratings are listed in code order
-# Ratings load only where a query asks (Assessment.ratings is lazy="raise"); every reader
-# here shows or checks them, so each of its queries asks.
-_RATINGS = (selectinload(Assessment.ratings),)
 
 
 # --- who sees what ---------------------------------------------------------------------------
@@ -73,7 +71,7 @@ def _can_read(assessment: Assessment, principal: Principal | None) -> bool:
         r.rater_id == principal.person for r in assessment.ratings)
 
 
-def _visible_ratings(assessment: Assessment, viewer: Principal | None) -> list[Rating]:
+def _visible_ratings(assessment: Assessment, viewer: Principal | None) -> list[StoredRating]:
     ratings = sorted(assessment.ratings,
                      key=lambda r: (_ROLE_ORDER[r.rater_role], r.rater_id, r.position))
     if _sees_all(assessment, viewer):
@@ -108,8 +106,8 @@ def get_assessment(session: Session, assessment_id: uuid.UUID | str,
         key = assessment_id if isinstance(assessment_id, uuid.UUID) else uuid.UUID(assessment_id)
     except ValueError as exc:
         raise _not_found(assessment_id) from exc
-    assessment = session.get(Assessment, key, options=_RATINGS)
-    if assessment is None or not _can_read(assessment, principal):
+    assessment = session.get(Assessment, key)
+    if assessment is None or not _can_read(load_ratings(session, [assessment])[0], principal):
         raise _not_found(assessment_id)
     return assessment
 
@@ -159,7 +157,7 @@ def _listed(principal: Principal, *, person: str | None, rubric: str | None,
         if person not in (None, me):
             return None
         person = me
-    query = select(Assessment).options(*_RATINGS)
+    query = select(Assessment)
     return where_given(query, (Assessment.person_external_id, person),
                        (Assessment.rubric_key, rubric), (Assessment.status, status),
                        (Assessment.cycle, cycle), (Assessment.org_unit, org_unit),
@@ -184,7 +182,7 @@ def list_assessments(session: Session, principal: Principal, *, person: str | No
                                      Assessment.id > last_id)))
     page, next_cursor = next_page(list(session.exec(query)), limit,
                                   lambda last: [last.created_at.isoformat(), last.id.hex])
-    return [to_read(a, principal) for a in page], next_cursor
+    return [to_read(a, principal) for a in load_ratings(session, page)], next_cursor
 
 
 def changed_assessments(session: Session, principal: Principal, since: sync.Position, *,
@@ -195,7 +193,7 @@ def changed_assessments(session: Session, principal: Principal, since: sync.Posi
     if query is None:
         return sync.Changes([], [], None, since.cursor())
     found = sync.changes(session, query, Assessment.updated_at, Assessment.id, since, limit)
-    return replace(found, rows=[to_read(a, principal) for a in found.rows])
+    return replace(found, rows=[to_read(a, principal) for a in load_ratings(session, found.rows)])
 
 
 def _cursor_values(after: list) -> tuple[datetime, uuid.UUID]:
@@ -252,7 +250,8 @@ def create_assessment(session: Session, data: AssessmentCreate, principal: Princ
     assessment = Assessment(
         person_id=person.id, person_external_id=person.external_id, org_unit=person.org_unit,
         rubric_key=rubric_key, rubric_version=rubric.version, current_level=current,
-        target_level=target, cycle=data.cycle, status=DRAFT, ratings=[])
+        target_level=target, cycle=data.cycle, status=DRAFT)
+    assessment.ratings = []
     session.add(assessment)
     session.flush()
     _record(session, assessment, "created", principal, {
@@ -287,27 +286,20 @@ def set_ratings(session: Session, assessment: Assessment, data: RatingsUpdate,
     if errors := rules.validate_ratings(rubric, data.ratings):
         raise InvalidInput("Some ratings do not fit the assessment's rubric.", errors)
 
-    mine = [r for r in assessment.ratings
-            if (r.rater_role, r.rater_id) == (data.rater_role, rater_id)]
-    kept = [r for r in assessment.ratings if r not in mine]
-    assessment.ratings_packed = pack_ratings(
-        rubric.competencies,
-        [(r.competency, r.rater_role, r.proficiency) for r in kept]
-        + [(r.competency, data.rater_role, r.proficiency) for r in data.ratings])
-    _touch(session, assessment)  # the version-checked UPDATE comes first (module doc)
-    # One DELETE and one multi-row INSERT ... RETURNING instead of the unit of work diffing
-    # the collection (most of this request's cost); the collection is then set to what the
-    # database now holds, so the answer and any later flush see the same rows.
-    session.connection().execute(_DELETE_RATER, {
+    rater = (data.rater_role, rater_id)
+    mine = [r for r in assessment.ratings if (r.rater_role, r.rater_id) == rater]
+    kept = [r for r in assessment.ratings if (r.rater_role, r.rater_id) != rater]
+    written = [StoredRating(i, r.competency, data.rater_role, rater_id, r.proficiency,
+                            rules.evidence(r.evidence)) for i, r in enumerate(data.ratings)]
+    _touch(session, assessment, ratings_packed=pack_ratings(  # first (module doc)
+        rubric.competencies, [(r.competency, r.rater_role, r.proficiency)
+                              for r in kept + written]))
+    # One DELETE and one multi-row INSERT: the ratings are rows, not objects to track.
+    connection = session.connection()
+    connection.execute(_DELETE_RATER, {
         "of": assessment.id, "role": data.rater_role, "rater": rater_id})
-    for gone in mine:
-        session.expunge(gone)
-    rows = [{"assessment_id": assessment.id, "position": i, "competency": r.competency,
-             "rater_role": data.rater_role, "rater_id": rater_id, "proficiency": r.proficiency,
-             "evidence": rules.evidence(r.evidence)} for i, r in enumerate(data.ratings)]
-    written = list(session.exec(insert(Rating).returning(Rating), params=rows).scalars()
-                   ) if rows else []  # no rows would INSERT one row of defaults
-    set_committed_value(assessment, "ratings", kept + written)
+    _insert_ratings(connection, assessment, written)
+    assessment.ratings = kept + written
     _record(session, assessment, "ratings_set", principal, {
         "rater_role": data.rater_role, "rater_id": rater_id,
         "ratings": {r.competency: r.proficiency for r in data.ratings},
@@ -332,9 +324,7 @@ def _advance(session: Session, assessment: Assessment, principal: Principal, ver
     history and announced by ``event`` in this transaction."""
     _forbid_person_bound(principal, f"{verb} assessments")
     _require_status(assessment, source, target)
-    assessment.status = target
-    setattr(assessment, f"{target}_at", utcnow())
-    _touch(session, assessment)
+    _touch(session, assessment, status=target, **{f"{target}_at": utcnow()})
     _record(session, assessment, target, principal, {"from": source, "to": target})
     events.emit(session, event(to_read(assessment)))
     return assessment
@@ -362,15 +352,13 @@ def supersede(session: Session, assessment: Assessment, principal: Principal) ->
         org_unit=assessment.org_unit, rubric_key=assessment.rubric_key,
         rubric_version=assessment.rubric_version, current_level=assessment.current_level,
         target_level=assessment.target_level, cycle=assessment.cycle, status=DRAFT,
-        supersedes_id=assessment.id, ratings_packed=assessment.ratings_packed,
-        ratings=[Rating(position=r.position, competency=r.competency, rater_role=r.rater_role,
-                        rater_id=r.rater_id, proficiency=r.proficiency, evidence=r.evidence)
-                 for r in assessment.ratings])
+        supersedes_id=assessment.id, ratings_packed=assessment.ratings_packed)
+    successor.ratings = list(assessment.ratings)
     session.add(successor)
     session.flush()  # the successor must exist before the old row points at it
+    _insert_ratings(session.connection(), successor, successor.ratings)
     previous_status = assessment.status
-    assessment.status, assessment.superseded_by_id = SUPERSEDED, successor.id
-    _touch(session, assessment)
+    _touch(session, assessment, status=SUPERSEDED, superseded_by_id=successor.id)
     _record(session, assessment, "superseded", principal,
             {"from": previous_status, "to": SUPERSEDED, "by": str(successor.id)})
     _record(session, successor, "created", principal,
@@ -385,15 +373,48 @@ _events, _ratings = AssessmentEvent.__table__, Rating.__table__
 _APPEND_EVENT = insert(_events).values(seq=select(func.coalesce(func.max(_events.c.seq), 0) + 1)
                                        .where(_events.c.assessment_id == bindparam("of"))
                                        .scalar_subquery())
+_INSERT_RATINGS = insert(_ratings)
+_LOAD_RATINGS = (select(_ratings.c.assessment_id, *(_ratings.c[f] for f in StoredRating._fields))
+                 .where(_ratings.c.assessment_id.in_(bindparam("ids", expanding=True)))
+                 .order_by(_ratings.c.id))
+# The SET clause is the parameters named after columns (``_touch``).
+_UPDATE_ASSESSMENT = update(Assessment.__table__).where(
+    Assessment.__table__.c.id == bindparam("of"),
+    Assessment.__table__.c.row_version == bindparam("version"))
 _DELETE_RATER = delete(_ratings).where(_ratings.c.assessment_id == bindparam("of"),
                                        _ratings.c.rater_role == bindparam("role"),
                                        _ratings.c.rater_id == bindparam("rater"))
 
-def _touch(session: Session, assessment: Assessment) -> None:
-    """UPDATE the row now: bumps and checks the row version (StaleDataError -> 412)."""
-    assessment.updated_at = utcnow()
-    session.add(assessment)
-    session.flush()
+def load_ratings(session: Session, assessments: list[Assessment]) -> list[Assessment]:
+    """Read the ratings of these assessments, in one query; returns ``assessments``."""
+    by_id = {a.id: a for a in assessments}
+    for a in by_id.values():
+        a.ratings = []
+    if by_id:
+        for row in session.connection().execute(_LOAD_RATINGS, {"ids": list(by_id)}):
+            by_id[row[0]].ratings.append(StoredRating._make(row[1:]))
+    return assessments
+
+
+def _insert_ratings(connection: Connection, assessment: Assessment,
+                    ratings: list[StoredRating]) -> None:
+    if ratings:  # no rows would INSERT one row of defaults
+        connection.execute(_INSERT_RATINGS, [{"assessment_id": assessment.id} | r._asdict()
+                                             for r in ratings])
+
+
+def _touch(session: Session, assessment: Assessment, **changes: Any) -> None:
+    """UPDATE the row now with ``changes``, bumping and checking the row version: a writer
+    that lost the race raises ``StaleDataError`` (412), as the ORM's own check would. One
+    statement on the connection; the object then holds the values as committed."""
+    version = assessment.row_version
+    changes |= {"updated_at": utcnow(), "row_version": version + 1}
+    matched = session.connection().execute(
+        _UPDATE_ASSESSMENT, {"of": assessment.id, "version": version} | changes).rowcount
+    if matched != 1:
+        raise StaleDataError(f"assessment {assessment.id} was changed by another request")
+    for name, value in changes.items():
+        set_committed_value(assessment, name, value)
 
 
 def _record(session: Session, assessment: Assessment, action: str, principal: Principal,
@@ -414,8 +435,8 @@ def get_assessments(session: Session, ids: Collection[uuid.UUID], principal: Pri
     decides), by id; the others are absent. Ratings come with them (one more query)."""
     if not ids:
         return {}
-    found = session.exec(select(Assessment).options(*_RATINGS)
-                         .where(Assessment.id.in_(sorted(ids))))
+    found = load_ratings(session, list(session.exec(
+        select(Assessment).where(Assessment.id.in_(sorted(ids))))))
     return {a.id: a for a in found if _can_read(a, principal)}
 
 
@@ -426,9 +447,9 @@ def assessments_of_people(session: Session, persons: Collection[str], principal:
     out: dict[str, list[Assessment]] = {p: [] for p in persons}
     wanted = [p for p in persons if people.sees(principal, p)]
     if wanted:
-        found = session.exec(select(Assessment).options(*_RATINGS)
+        found = session.exec(select(Assessment)
                              .where(Assessment.person_external_id.in_(sorted(wanted)))
                              .order_by(Assessment.created_at, Assessment.id))
-        for assessment in found:
+        for assessment in load_ratings(session, list(found)):
             out[assessment.person_external_id].append(assessment)
     return out
