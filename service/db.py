@@ -238,12 +238,24 @@ async def cache_first(fn: Callable[..., Any], session: Session, *args: Any) -> A
 
 class UnitOfWorkRoute(APIRoute):
     """A route whose sync endpoint commits (or rolls back) the request's session in the same
-    worker-thread call it runs in: one thread hop per request for the database work."""
+    worker-thread call it runs in: one thread hop per request for the database work. The
+    endpoint is presented to FastAPI as a coroutine, so that FastAPI also checks the answer
+    against the response model on the event loop instead of in a second thread hop."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not pyinspect.iscoroutinefunction(endpoint):
-            endpoint = _in_unit_of_work(endpoint)
+            endpoint = _hop_once(endpoint)
         super().__init__(path, endpoint, **kwargs)
+
+
+def _hop_once(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    in_thread = _in_unit_of_work(endpoint)
+
+    @functools.wraps(endpoint)
+    async def hop(**kwargs: Any) -> Any:
+        return await run_in_threadpool(in_thread, **kwargs)
+
+    return hop
 
 
 def migration_state(engine: Engine) -> tuple[str | None, str]:
