@@ -18,7 +18,9 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -60,14 +62,19 @@ class AscentSchema(strawberry.Schema):
 
 @lru_cache(maxsize=2)
 def build_schema(introspection: bool = True) -> AscentSchema:
+    # The limiters' rule classes are made once here, not by a limiter per request: the
+    # validation cache keys on the rules, so parsing and validating a document the server has
+    # seen before (clients send the same few documents) costs a lookup.
+    rules = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+             *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules, NoNulLiterals]
+    if not introspection:
+        rules += DisableIntrospection().validation_rules
     extensions = [
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
-        partial(AddValidationRules, [NoNulLiterals]),
+        partial(AddValidationRules, rules),
+        ParserCache,
+        ValidationCache,
     ]
-    if not introspection:
-        extensions.append(DisableIntrospection)
     return AscentSchema(query=Query, mutation=Mutation, extensions=extensions,
                         config=StrawberryConfig(scalar_map={datetime: DATETIME}))
 
