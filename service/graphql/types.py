@@ -8,7 +8,7 @@ null with an error of its own, and the rest of the answer stands.
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args
@@ -276,7 +276,9 @@ class ReadinessReport:
     current_level: str
     target_level: str
     confidence: Confidence
-    competencies: list[CompetencyReadiness]
+    competencies: list[CompetencyReadiness] = strawberry.field(
+        resolver=lambda root: [CompetencyReadiness.from_pydantic(
+            readiness_schemas.CompetencyResult.model_validate(x)) for x in root.raw_competencies])
     gates: list[Gate]
     top_gaps: list[TopGap]
     unrated: list[UnratedCompetency] | None = strawberry.field(
@@ -287,6 +289,9 @@ class ReadinessReport:
     rubric: VersionRef
     inputs_digest: str
     rater_adjustment: RaterAdjustment | None = None
+    # Converted when a query asks for them: most ask for the score and band only.
+    raw_competencies: strawberry.Private[list[dict[str, Any]]] = field(
+        default_factory=list)
 
     @classmethod
     def of(cls, r: dict[str, Any]) -> "ReadinessReport":
@@ -295,8 +300,7 @@ class ReadinessReport:
             current_level=r["current_level"], target_level=r["target_level"],
             confidence=Confidence.from_pydantic(
                 readiness_schemas.Confidence.model_validate(r["confidence"])),
-            competencies=[CompetencyReadiness.from_pydantic(
-                readiness_schemas.CompetencyResult.model_validate(x)) for x in r["competencies"]],
+            raw_competencies=r["competencies"],
             gates=[Gate(competency=g["competency"], level=g.get("level"), bar=g.get("bar"),
                         observed_without_self=g.get("observed_without_self"), met=g["met"])
                    for g in r["gates"]],
