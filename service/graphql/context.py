@@ -9,6 +9,7 @@ use) in the thread pool (the loop keeps serving other requests meanwhile).
 import asyncio
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -70,13 +71,17 @@ def _has_mutation(body: bytes) -> bool:
         items = data if isinstance(data, list) else [data]
         for item in items:
             query = item.get("query") if isinstance(item, dict) else None
-            if isinstance(query, str) and any(
-                    isinstance(d, OperationDefinitionNode) and d.operation == OperationType.MUTATION
-                    for d in parse(query, no_location=True, max_tokens=MAX_TOKENS).definitions):
+            if isinstance(query, str) and _declares_mutation(query):
                 return True
     except (ValueError, RecursionError, GraphQLError):  # the router answers these
         return False
     return False
+
+
+@lru_cache(maxsize=256)  # clients send the same few documents; failures are not cached
+def _declares_mutation(query: str) -> bool:
+    return any(isinstance(d, OperationDefinitionNode) and d.operation == OperationType.MUTATION
+               for d in parse(query, no_location=True, max_tokens=MAX_TOKENS).definitions)
 
 
 async def _classify(request: Request) -> None:
