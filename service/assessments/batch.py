@@ -46,7 +46,7 @@ from .models import (
     AssessmentEvent,
     Rating,
 )
-from .models import StoredRating as RatingRow
+from .models import StoredRating as RatingRow  # not this module's StoredRating tuples
 from .service import pinned_rubric, to_read
 
 STAGE = {DRAFT: 0, SUBMITTED: 1, FINALIZED: 2}
