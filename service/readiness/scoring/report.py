@@ -15,7 +15,7 @@ from typing import Any
 from . import report2
 from .adjust import RaterAdjustment, adjust_ratings, adjusted_digest
 from .confidence import report_confidence
-from .formulas import Derived, band_of, derive, round_score, snap, weigh_roles
+from .formulas import band_of, derive, round_score, snap, weigh_roles
 from .index import RubricIndex, recommendations_for
 from .model import BANDS, DEFAULT_POLICY, READY_NOW, Policy, Rating, RubricSpec
 from .path import path_to_ready
@@ -146,8 +146,7 @@ def _competencies(lv: LevelPlan, tally: Tally, policy: Policy) -> _Competencies:
         if found is None:
             found = _known(cp, sums, counts, lo, total, policy)
             MEMO.remember(key, found)
-        derived, c, ratings, entry, flags = found
-        _, _, _, _, gap, ok, weighted, covered, candidate, gap_key = derived
+        gap, ok, weighted, covered, candidate, gap_key, c, ratings, entry, flags = found
         steps[c], met[c], terms[c], count[c] = gap, ok, weighted, ratings
         acc += weighted
         coverage += covered
@@ -169,9 +168,10 @@ def _competencies(lv: LevelPlan, tally: Tally, policy: Policy) -> _Competencies:
 
 
 def _known(cp: CompetencyPlan, sums: list[float], counts: list[int], lo: int, total: float,
-           policy: Policy) -> tuple[Derived, int, int, dict[str, Any], tuple[str, ...]]:
-    """What one competency's cells give: derive()'s numbers, its index and number of ratings,
-    its report entry but for the flags, and the flags its ratings decide."""
+           policy: Policy) -> tuple[Any, ...]:
+    """What one competency's cells give, as one plain tuple (it unpacks fastest): derive()'s
+    steps, met, score_term, coverage_term, candidate and gap_key, its index and number of
+    ratings, its report entry but for the flags, and the flags its ratings decide."""
     c, key, weight, ec, et, gate = cp.index, cp.key, cp.weight, cp.expected_current, \
         cp.expected_target, cp.gate
     num, den, ratings, lead = _weigh(cp.before, cp.self_cell, cp.self_weight, cp.after, sums,
@@ -182,7 +182,8 @@ def _known(cp: CompetencyPlan, sums: list[float], counts: list[int], lo: int, to
              "observed": derived.observed, "gap": derived.gap, "progress": derived.progress,
              "contribution": derived.contribution}
     flags = _flags(gate and not derived.met, not den, lead, policy)
-    return derived, c, ratings, entry, tuple(flags)
+    return (derived.steps, derived.met, derived.score_term, derived.coverage_term,
+            derived.candidate, derived.gap_key, c, ratings, entry, tuple(flags))
 
 
 def _weigh(

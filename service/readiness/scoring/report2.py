@@ -125,7 +125,9 @@ def _competencies(ladder: Ladder, tally: Tally, disagreeing: frozenset[int] | se
         key = (rung.slot, *sums[cells], *counts[cells])
         found = known.get(key)
         if found is None:
-            found = _known(rung, _weigh(rung, sums, counts), lo, total, scale_max, policy)
+            # kept as a plain tuple: unpacking a tuple subclass goes through an iterator
+            found = tuple(_known(rung, _weigh(rung, sums, counts), lo, total, scale_max,
+                                 policy))
             MEMO.keep(known, key, found)
         rated, raises, term, cover, gap_key, entry, flags = found
         if raises is not None:
