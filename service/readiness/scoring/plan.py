@@ -328,8 +328,9 @@ def _plausible(tally: Tally, rows: list[Row], ignored: list[Row] | None, lo: flo
         return False
     if ignored and not all(lo <= row[2] <= hi for row in ignored):  # NaN fails too
         return False
-    # Some (cell, rater) twice? That is fine only among anonymous raters.
-    if len(set(map(_CELL_RATER, rows))) != len(rows):
+    # Some (cell, rater) twice? That is fine only among anonymous raters. It takes a cell
+    # rated twice (the ratings of roles the policy leaves out are not in the counts).
+    if (ignored or max(tally.counts) > 1) and len(set(map(_CELL_RATER, rows))) != len(rows):
         keyed = [k for k in map(_CELL_RATER, rows) if k[1]]
         if len(set(keyed)) != len(keyed):  # a named rater twice on one competency and role
             return False
