@@ -107,12 +107,12 @@ class Memo:
       report entry but for the flags, the flags its ratings decide) by (slot, its cells'
       sums and counts), where each competency of each LevelPlan has a slot of its own.
       Ratings are mostly whole or half steps and few roles combine them, so these repeat
-      from report to report. One table with one bound keeps the memory bounded (about 25 MB
-      at most) however many rubrics, policies and level pairs come by; when full it starts
-      over;
-    - weighed: rules 2's table, bounded and reset the same way: what one competency's
-      ratings give (weighed values, derived numbers, path_to_ready options) by (slot, its
-      cells' sums and counts).
+      from report to report. One table with one bound keeps the memory bounded (about 60 MB
+      at most, measured with every entry distinct) however many rubrics, policies and level
+      pairs come by; when full it starts over;
+    - weighed: rules 2's table, bounded and reset the same way (about 80 MB at most): what
+      one competency's ratings give (weighed values, derived numbers, path_to_ready options)
+      by (slot, its cells' sums and counts).
     """
 
     def __init__(self, derived_limit: int = 1 << 16) -> None:
