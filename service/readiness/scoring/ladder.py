@@ -34,7 +34,7 @@ class Rung:
     expected_current: int  # the bar of the person's level (shown, not used)
     expected_from: int  # the bar of the level just below the target: progress 0
     expected_target: int  # the target's bar: progress 1
-    slot: int  # its part of MEMO.derived
+    slot: int  # its part of MEMO.weighed
     cells: slice  # its cells in Tally.sums and Tally.counts, one per role the policy weighs
     unrated: Derived  # derive() when nobody rated it
     # its cells with their role weights in policy order (see plan.role_cells)
