@@ -22,8 +22,8 @@ Model (DESIGN.md "Readiness scoring"):
   NumPy by the same formulas; observed values and the score are snapped (formulas.py) so
   that summing in another order cannot tip a result, and both paths agree exactly.
 - score() is the per-request path: what depends only on rubric, policy and levels is
-  prepared once, what follows from one competency's observed value is memoized (MEMO), and
-  the inputs digest hashes the sorted ratings in binary (plan.digest).
+  prepared once, what follows from one competency's ratings (its cells' sums and counts) is
+  memoized (MEMO), and the inputs digest hashes the sorted ratings in binary (plan.digest).
 
 Modules, by audience: model (the types, policy, constants, canonical_json), report (score),
 path (path_to_ready), whatif (apply_changes, path_changes), cohort (score_cohort); formulas,

@@ -44,21 +44,17 @@ def confidence(
     """
     if not n_rated:
         return {"level": "low", "value": 0.0, "reasons": ["No ratings yet."]}
-    spreads = [h - lo for h, lo, k in zip(tally.high, tally.low, counts, strict=True)
-               if k > 1]
+    spreads = [h - lo for h, lo, k in zip(tally.high, tally.low, counts, strict=True) if k > 1]
     spread = sum(spreads) / len(spreads) if spreads else None
-    factors = {
-        "manager": managed / n_rated,
-        "raters": min(1.0, n_raters / policy.confidence_full_raters),
-        "agreement": 0.5 if spread is None
-        else 1.0 - min(1.0, spread / policy.confidence_max_spread),
-        "evidence": tally.n_evidence / n_ratings,
-    }
+    # the four factors, as locals (this runs once per report)
+    manager = managed / n_rated
+    raters = min(1.0, n_raters / policy.confidence_full_raters)
+    agreement = 0.5 if spread is None else 1.0 - min(1.0, spread / policy.confidence_max_spread)
+    evidence = tally.n_evidence / n_ratings
     w_manager, w_raters, w_agreement, w_evidence, w_total = px.confidence_terms
     n_competencies = len(counts)
-    value = (w_manager * factors["manager"] + w_raters * factors["raters"]
-             + w_agreement * factors["agreement"] + w_evidence * factors["evidence"]
-             ) / w_total * (n_rated / n_competencies)
+    value = (w_manager * manager + w_raters * raters + w_agreement * agreement
+             + w_evidence * evidence) / w_total * (n_rated / n_competencies)
     if value >= policy.confidence_high and managed:
         level = "high"
     elif value >= policy.confidence_medium:
@@ -72,7 +68,7 @@ def confidence(
         f" ({policy.confidence_full_raters} or more for full credit).",
         "Only one rating per competency, so agreement is unknown." if spread is None
         else f"Raters differ by {spread:.1f} steps on average per competency.",
-        f"Evidence on {round(100 * factors['evidence'])}% of ratings.",
+        f"Evidence on {round(100 * evidence)}% of ratings.",
         f"{n_rated} of {n_competencies} competencies rated.",
     ]
     return {"level": level, "value": math.floor(value * 100 + 0.5) / 100, "reasons": reasons}

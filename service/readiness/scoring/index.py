@@ -22,8 +22,8 @@ class RubricIndex:
     total_weight: float
     expected: tuple[tuple[int, ...], ...]  # [level][competency]
     gates: tuple[tuple[int, ...], ...]  # [level] -> competencies gated there
-    recommendations: tuple[tuple[dict[str, str], ...], ...]
-    recommended_for: tuple[tuple[tuple[str, ...], ...], ...]  # each one's levels; () = all
+    # per target level, per competency: the recommendations written for it
+    recommended: dict[str, tuple[tuple[dict[str, str], ...], ...]]
     canonical: str  # everything about the rubric that can change a report
 
 
@@ -60,8 +60,11 @@ def rubric_index(rubric: RubricSpec) -> RubricIndex:
         expected=tuple(tuple(c.expected[i] for c in comps) for i in range(len(rubric.levels))),
         gates=tuple(tuple(j for j, c in enumerate(comps) if lvl in c.gates)
                     for lvl in rubric.levels),
-        recommendations=recs,
-        recommended_for=tuple(tuple(r.levels for r in c.recommendations) for c in comps),
+        recommended={target: tuple(tuple(rec for rec, r in zip(rs, c.recommendations,
+                                                                 strict=True)
+                                         if not r.levels or target in r.levels)
+                                   for c, rs in zip(comps, recs, strict=True))
+                     for target in rubric.levels},
         canonical=dumps(content),
     )
 
@@ -70,9 +73,7 @@ def rubric_index(rubric: RubricSpec) -> RubricIndex:
 def recommendations_for(rx: RubricIndex, competency: int, target: str) -> list[dict[str, str]]:
     """The competency's recommendations written for the target level (copied: reports share
     no mutable parts)."""
-    return [dict(rec) for rec, levels in zip(rx.recommendations[competency],
-                                             rx.recommended_for[competency], strict=True)
-            if not levels or target in levels]
+    return [rec.copy() for rec in rx.recommended[target][competency]]
 
 def rubric_errors(rubric: RubricSpec) -> list[tuple[str, str]]:
     errors: list[tuple[str, str]] = []

@@ -34,7 +34,8 @@ class Rung:
     expected_current: int  # the bar of the person's level (shown, not used)
     expected_from: int  # the bar of the level just below the target: progress 0
     expected_target: int  # the target's bar: progress 1
-    slot: int  # its part of MEMO.derived
+    slot: int  # its part of MEMO.weighed
+    cells: slice  # its cells in Tally.sums and Tally.counts, one per role the policy weighs
     unrated: Derived  # derive() when nobody rated it
     # its cells with their role weights in policy order (see plan.role_cells)
     before: tuple[tuple[int, float], ...]
@@ -55,6 +56,7 @@ class Ladder:
     n_roles: int  # roles the policy weighs (cells per competency)
     roles: tuple[str, ...]  # those roles, in policy order
     lead_role: str  # the non-self role the policy weighs most: missing where nobody rated
+    non_self_comp: tuple[int, ...]  # per scored cell: its competency, len(rungs) for self
 
 
 def ladder_of(plan: Plan, lv: LevelPlan, scale_max: int) -> Ladder:
@@ -81,6 +83,7 @@ def _build(plan: Plan, lv: LevelPlan, scale_max: int) -> Ladder:
         rungs.append(Rung(
             index=c, key=key, weight=w, expected_current=rx.expected[cur][c],
             expected_from=ef, expected_target=et, slot=MEMO.slot(),
+            cells=slice(c * n_roles, (c + 1) * n_roles),
             unrated=derive(c, key, w, ef, et, False, lo, total, None),
             before=before, self_cell=self_cell, self_weight=self_weight, after=after,
             gates=mine, gate_bar=max((g.bar for g in mine), default=None),
@@ -90,4 +93,6 @@ def _build(plan: Plan, lv: LevelPlan, scale_max: int) -> Ladder:
                 if r != "self"]
     return Ladder(rungs=tuple(rungs), gates=gates, total_weight=total, scale_min=lo,
                   scale_max=scale_max, n_roles=n_roles, roles=roles,
-                  lead_role=max(non_self)[2] if non_self else roles[0])
+                  lead_role=max(non_self)[2] if non_self else roles[0],
+                  non_self_comp=tuple(len(rungs) if k == px.self_idx else c
+                                      for c in range(len(rungs)) for k in range(n_roles)))

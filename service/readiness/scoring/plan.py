@@ -43,6 +43,7 @@ class CompetencyPlan(NamedTuple):
     self_cell: int
     self_weight: float
     after: tuple[tuple[int, float], ...]
+    cells: slice  # its cells in Tally.sums and Tally.counts, one per role the policy weighs
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,20 +103,22 @@ class Memo:
       holding its LevelPlans (a few: only valid level pairs are kept);
     - recent: the last (rubric, policy, plan), found by identity without hashing the specs
       again (the usual case); assigning one tuple keeps this safe across threads;
-    - derived: derive() results by (slot, num / den), where each competency of each LevelPlan
-      has a slot of its own. Observed values repeat from report to report (ratings are mostly
-      whole or half steps, and few roles combine them). One table with one bound keeps the
-      memory bounded (about 25 MB at most) however many rubrics, policies and level pairs
-      come by; when full it starts over;
-    - weighed: rules 2's table, bounded and reset the same way: what one competency's
-      ratings give (weighed values, derived numbers, path_to_ready options) by (slot, its
-      cells' sums and counts).
+    - derived: rules 1's table: what one competency's ratings give (derive()'s numbers, its
+      report entry but for the flags, the flags its ratings decide) by (slot, its cells'
+      sums and counts), where each competency of each LevelPlan has a slot of its own.
+      Ratings are mostly whole or half steps and few roles combine them, so these repeat
+      from report to report. One table with one bound keeps the memory bounded (about 60 MB
+      at most, measured with every entry distinct) however many rubrics, policies and level
+      pairs come by; when full it starts over;
+    - weighed: rules 2's table, bounded and reset the same way (about 80 MB at most): what
+      one competency's ratings give (weighed values, derived numbers, path_to_ready options)
+      by (slot, its cells' sums and counts).
     """
 
     def __init__(self, derived_limit: int = 1 << 16) -> None:
         self.plans = functools.lru_cache(maxsize=64)(_plan)
         self.recent: tuple[Any, Any, Plan | None] = (None, None, None)
-        self.derived: dict[tuple[int, float], Derived] = {}
+        self.derived: dict[tuple[Any, ...], Any] = {}
         self.weighed: dict[tuple[Any, ...], Any] = {}
         self.derived_limit = derived_limit
         self._slots = itertools.count()
@@ -131,7 +134,7 @@ class Memo:
     def slot(self) -> int:
         return next(self._slots)  # never reused: a slot outlives a clear() in old plans
 
-    def remember(self, key: tuple[int, float], derived: Derived) -> None:
+    def remember(self, key: tuple[Any, ...], derived: Any) -> None:
         if len(self.derived) >= self.derived_limit:
             self.derived.clear()
         self.derived[key] = derived
@@ -192,7 +195,8 @@ def level_plan(
     for c, (key, w) in enumerate(zip(rx.keys, rx.weights, strict=True)):
         spec = (c, key, w, exp_cur[c], exp_tgt[c], c in gated)
         comps.append(CompetencyPlan(*spec, MEMO.slot(), derive(*spec, lo, total, None),
-                                    *role_cells(c * n_roles, px)))
+                                    *role_cells(c * n_roles, px),
+                                    slice(c * n_roles, (c + 1) * n_roles)))
     header = dumps({"current_level": rubric.levels[cur], "policy": json.loads(px.canonical),
                     "rubric": json.loads(rx.canonical), "target_level": rubric.levels[tgt]})
     made = LevelPlan(
@@ -237,7 +241,6 @@ def _resolve_levels(
 Row = tuple[int, str, Any, str, str]
 _CELL_RATER = operator.itemgetter(0, 1)
 ROLE_RATER = operator.itemgetter(4, 1)
-_CELL, _RATER, _PROFICIENCY, _EVIDENCE = (operator.itemgetter(i) for i in range(4))
 
 
 @dataclass(slots=True)
@@ -325,8 +328,9 @@ def _plausible(tally: Tally, rows: list[Row], ignored: list[Row] | None, lo: flo
         return False
     if ignored and not all(lo <= row[2] <= hi for row in ignored):  # NaN fails too
         return False
-    # Some (cell, rater) twice? That is fine only among anonymous raters.
-    if len(set(map(_CELL_RATER, rows))) != len(rows):
+    # Some (cell, rater) twice? That is fine only among anonymous raters. It takes a cell
+    # rated twice (the ratings of roles the policy leaves out are not in the counts).
+    if (ignored or max(tally.counts) > 1) and len(set(map(_CELL_RATER, rows))) != len(rows):
         keyed = [k for k in map(_CELL_RATER, rows) if k[1]]
         if len(set(keyed)) != len(keyed):  # a named rater twice on one competency and role
             return False
@@ -403,11 +407,15 @@ def digest(lv: LevelPlan, rows: list[Row]) -> str:
     """
     rows.sort()
     n = len(rows)
-    numbers = struct.pack(f"<q{n}q{n}d", n, *map(_CELL, rows), *map(_PROFICIENCY, rows))
-    strings = (*map(_RATER, rows), *map(_EVIDENCE, rows))
-    texts = "\0".join((*strings, ""))
+    # the rows' columns, by one transposition
+    cells, raters, proficiencies, evidence, _ = zip(*rows, strict=False) if n else _NO_COLUMNS
+    strings = raters + evidence
+    texts = "\0".join(strings) + "\0" if n else ""
     hashed = lv.digest.copy()
-    hashed.update(numbers)
+    hashed.update(struct.pack(f"<q{n}q{n}d", n, *cells, *proficiencies))
     hashed.update(texts.encode() if texts.count("\0") == len(strings) else
                   b"\xff" + dumps(strings).encode())
     return "sha256:" + hashed.hexdigest()
+
+
+_NO_COLUMNS: tuple[tuple[Any, ...], ...] = ((),) * 5

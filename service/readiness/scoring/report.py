@@ -19,7 +19,7 @@ from .formulas import band_of, derive, round_score, snap, weigh_roles
 from .index import RubricIndex, recommendations_for
 from .model import BANDS, DEFAULT_POLICY, READY_NOW, Policy, Rating, RubricSpec
 from .path import path_to_ready
-from .plan import MEMO, LevelPlan, Tally, checked_inputs, report_frame
+from .plan import MEMO, CompetencyPlan, LevelPlan, Tally, checked_inputs, report_frame
 
 
 def score(
@@ -127,9 +127,9 @@ def _competencies(lv: LevelPlan, tally: Tally, policy: Policy) -> _Competencies:
     contribution and flags (steps 2, 3, 6 and 8), and the running sums of the score and the
     coverage in competency order.
 
-    What follows from one observed value is memoized (MEMO.derived) per competency, level
-    pair and num / den, so derive() runs once for each; a report builds its entry from the
-    memoized numbers and adds its flags."""
+    What follows from one competency's cells is memoized (MEMO.derived) per competency, level
+    pair and the cells' sums and counts (see _known), so derive() runs once for each; a
+    report copies the memoized entry and adds the flags that depend on its evidence."""
     sums, counts, evidenced = tally.sums, tally.counts, tally.evidenced
     memo, total, lo = MEMO.derived, lv.total_weight, lv.scale_min
     n = len(lv.comps)
@@ -140,37 +140,50 @@ def _competencies(lv: LevelPlan, tally: Tally, policy: Policy) -> _Competencies:
     gaps: list[tuple[float, float, str, int]] = []
     acc = coverage = 0.0
     n_rated = 0
-    for c, key, weight, ec, et, gate, slot, unrated, before, self_cell, self_weight, after \
-            in lv.comps:
-        num, den, count[c], lead = _weigh(before, self_cell, self_weight, after, sums, counts)
-        if den:
-            n_rated += 1
-            ratio = num / den
-            derived = memo.get((slot, ratio))
-            if derived is None:
-                derived = derive(c, key, weight, ec, et, gate, lo, total, snap(ratio))
-                MEMO.remember((slot, ratio), derived)
-        else:
-            derived = unrated
-        observed, gap_r, progress, contribution, gap, ok, weighted, covered, candidate, \
-            gap_key = derived
-        steps[c], met[c], terms[c] = gap, ok, weighted
+    for cp in lv.comps:
+        key = (cp.slot, *sums[cp.cells], *counts[cp.cells])
+        found = memo.get(key)
+        if found is None:
+            found = _known(cp, sums, counts, lo, total, policy)
+            MEMO.remember(key, found)
+        gap, ok, weighted, covered, candidate, gap_key, c, ratings, entry, flags = found
+        steps[c], met[c], terms[c], count[c] = gap, ok, weighted, ratings
         acc += weighted
         coverage += covered
         if candidate is not None:
             candidates.append(candidate)
         if gap_key is not None:
             gaps.append(gap_key)
-        if gate and not ok:
+        if cp.gate and not ok:
             unmet.append(c)
-        entries.append({
-            "key": key, "weight": weight, "expected_current": ec, "expected_target": et,
-            "observed": observed, "gap": gap_r, "progress": progress,
-            "contribution": contribution,
-            "flags": _flags(gate and not ok, derived is unrated, evidenced[c], lead, policy),
-        })
+        entry = entry.copy()
+        entry["flags"] = flags = [*flags]
+        if ratings:
+            n_rated += 1
+            if not evidenced[c]:
+                flags.append("no_evidence")
+        entries.append(entry)
     return _Competencies(entries, steps, met, count, n_rated, unmet, candidates, gaps, terms,
                          acc, coverage)
+
+
+def _known(cp: CompetencyPlan, sums: list[float], counts: list[int], lo: int, total: float,
+           policy: Policy) -> tuple[Any, ...]:
+    """What one competency's cells give, as one plain tuple (it unpacks fastest): derive()'s
+    steps, met, score_term, coverage_term, candidate and gap_key, its index and number of
+    ratings, its report entry but for the flags, and the flags its ratings decide."""
+    c, key, weight, ec, et, gate = cp.index, cp.key, cp.weight, cp.expected_current, \
+        cp.expected_target, cp.gate
+    num, den, ratings, lead = _weigh(cp.before, cp.self_cell, cp.self_weight, cp.after, sums,
+                                     counts)
+    derived = derive(c, key, weight, ec, et, gate, lo, total, snap(num / den)) if den \
+        else cp.unrated
+    entry = {"key": key, "weight": weight, "expected_current": ec, "expected_target": et,
+             "observed": derived.observed, "gap": derived.gap, "progress": derived.progress,
+             "contribution": derived.contribution}
+    flags = _flags(gate and not derived.met, not den, lead, policy)
+    return (derived.steps, derived.met, derived.score_term, derived.coverage_term,
+            derived.candidate, derived.gap_key, c, ratings, entry, tuple(flags))
 
 
 def _weigh(
@@ -187,10 +200,10 @@ def _weigh(
     return w.num, w.den, w.n_ratings, lead
 
 
-def _flags(gate_unmet: bool, unrated: bool, evidenced: bool, lead: float | None,
-           policy: Policy) -> list[str]:
+def _flags(gate_unmet: bool, unrated: bool, lead: float | None, policy: Policy) -> list[str]:
     """DESIGN.md step 6, in this order: gate_unmet, then unrated or blind_spot /
-    hidden_strength (self ahead of / behind the others) and no_evidence."""
+    hidden_strength (self ahead of / behind the others); each report adds no_evidence to a
+    rated competency after them (it depends on the evidence texts, not the numbers)."""
     flags = ["gate_unmet"] if gate_unmet else []
     if unrated:
         flags.append("unrated")
@@ -200,6 +213,4 @@ def _flags(gate_unmet: bool, unrated: bool, evidenced: bool, lead: float | None,
             flags.append("blind_spot")
         if -lead >= policy.hidden_strength_steps:
             flags.append("hidden_strength")
-    if not evidenced:
-        flags.append("no_evidence")
     return flags

@@ -15,12 +15,12 @@ each gate's level, bar and non-self value, each competency's `expected_from`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from .cheapest import CHEAPEST_FIRST, Candidate, cheapest_path, raise_options
 from .confidence import report_confidence
-from .formulas import Derived, band_of, derive, round4, round_score, snap, weigh_roles
+from .formulas import band_of, derive, round4, round_score, snap, weigh_roles
 from .index import recommendations_for
 from .ladder import Ladder, Rung, ladder_of
 from .model import BANDS, READY_NOW, READY_SOON, Policy, RubricSpec
@@ -40,13 +40,14 @@ class Rated:
     lead: float | None  # self mean minus the others' weighted mean
 
 
-@dataclass(frozen=True, slots=True)
-class Known:
-    """What one competency's cells give, memoized in MEMO.weighed."""
+class Known(NamedTuple):
+    """What one competency's cells give, memoized in MEMO.weighed; a report unpacks it."""
 
     rated: Rated
-    derived: Derived
     raises: Candidate | None  # its path_to_ready options; None: unrated or none useful
+    score_term: float  # weight x progress
+    coverage_term: float
+    gap_key: tuple[float, float, str, int] | None  # rated with a gap: its top_gaps sort key
     entry: dict[str, Any]  # its report entry but for the flags (copied into each report)
     flags: tuple[str, ...]  # the flags its ratings decide (see _flags)
 
@@ -55,25 +56,24 @@ class Known:
 class Pass:
     """Everything the per-competency pass gathers for the rest of the report."""
 
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    rated: list[Rated] = field(default_factory=list)
-    terms: list[float] = field(default_factory=list)  # weight x progress, in rubric order
-    weighted_progress: float = 0.0
-    coverage: float = 0.0
-    unrated_weight: float = 0.0
-    n_rated: int = 0
-    any_non_self: bool = False
-    disagree: list[int] = field(default_factory=list)  # competencies flagged raters_disagree
-    gaps: list[tuple[float, float, str, int]] = field(default_factory=list)  # rated, gap > 0
-    candidates: list[Candidate] = field(default_factory=list)  # for path_to_ready
-    counts: list[int] = field(default_factory=list)  # ratings per competency
+    entries: list[dict[str, Any]]
+    rated: list[Rated]
+    terms: list[float]  # weight x progress, in rubric order
+    weighted_progress: float
+    coverage: float
+    unrated_weight: float
+    n_rated: int
+    any_non_self: bool
+    disagree: list[int]  # competencies flagged raters_disagree
+    gaps: list[tuple[float, float, str, int]]  # rated, gap > 0
+    candidates: list[Candidate]  # for path_to_ready
+    counts: list[int]  # ratings per competency
 
 
 def report(plan: Plan, lv: LevelPlan, rubric: RubricSpec, rows: list[Row], scored: list[Row],
            tally: Tally, policy: Policy) -> dict[str, Any]:
     ladder = ladder_of(plan, lv, rubric.scale_max)
-    spread = _non_self_spread(ladder, plan.cell_comp, scored, tally, policy)
-    done = _competencies(ladder, tally, spread, policy)
+    done = _competencies(ladder, tally, _disagreeing(ladder, scored, tally, policy), policy)
     gates = [{"competency": ladder.rungs[g.competency].key, "level": g.level, "bar": g.bar,
               "observed_without_self": _round(done.rated[g.competency].non_self),
               "met": _gate_met(done.rated[g.competency], g.bar)} for g in ladder.gates]
@@ -104,53 +104,58 @@ def _gate_met(rated: Rated, bar: int) -> bool:
 
 # ---------------------------------------------------------------------------- competencies
 
-def _competencies(ladder: Ladder, tally: Tally, spread: list[float], policy: Policy) -> Pass:
+def _competencies(ladder: Ladder, tally: Tally, disagreeing: frozenset[int] | set[int],
+                  policy: Policy) -> Pass:
     """Per competency, in rubric order: observed and its non-self part, progress from the
-    bar below the target (memoized per observed value, as rules 1 do), flags."""
-    done = Pass()
-    lo, total = ladder.scale_min, ladder.total_weight
+    bar below the target (memoized per competency and cell sums and counts), flags."""
+    lo, total, scale_max = ladder.scale_min, ladder.total_weight, ladder.scale_max
     sums, counts, evidenced = tally.sums, tally.counts, tally.evidenced
-    entries, all_rated, terms, counts_out = done.entries, done.rated, done.terms, done.counts
-    steps = policy.disagreement_steps
+    known = MEMO.weighed
+    entries: list[dict[str, Any]] = []
+    all_rated: list[Rated] = []
+    terms: list[float] = []
+    counts_out: list[int] = []
+    disagree: list[int] = []
+    gaps: list[tuple[float, float, str, int]] = []
+    candidates: list[Candidate] = []
     progress_sum = coverage = unrated_weight = 0.0
     n_rated, any_non_self = 0, False
-    n_roles, known = ladder.n_roles, MEMO.weighed
     for rung in ladder.rungs:
-        first = rung.index * n_roles  # its cells, one per role the policy weighs
-        key = (rung.slot, *sums[first:first + n_roles], *counts[first:first + n_roles])
+        cells = rung.cells
+        key = (rung.slot, *sums[cells], *counts[cells])
         found = known.get(key)
         if found is None:
-            found = _known(rung, _weigh(rung, sums, counts), lo, total, ladder.scale_max,
-                           policy)
+            # kept as a plain tuple: unpacking a tuple subclass goes through an iterator
+            found = tuple(_known(rung, _weigh(rung, sums, counts), lo, total, scale_max,
+                                 policy))
             MEMO.keep(known, key, found)
-        if found.raises is not None:
-            done.candidates.append(found.raises)
-        rated, derived = found.rated, found.derived
-        flags = list(found.flags)
-        any_non_self = any_non_self or rated.has_non_self
+        rated, raises, term, cover, gap_key, entry, flags = found
+        if raises is not None:
+            candidates.append(raises)
+        if rated.has_non_self:
+            any_non_self = True
+        entry = entry.copy()
+        entry["flags"] = flags = [*flags]
         if rated.observed is None:
             unrated_weight += rung.weight
         else:
             n_rated += 1
-            if derived.gap_key is not None:
-                done.gaps.append(derived.gap_key)
-            if spread[rung.index] >= steps:
-                done.disagree.append(rung.index)
+            if gap_key is not None:
+                gaps.append(gap_key)
+            c = rung.index
+            if c in disagreeing:
+                disagree.append(c)
                 flags.append("raters_disagree")
-            if not evidenced[rung.index]:
+            if not evidenced[c]:
                 flags.append("no_evidence")
+        entries.append(entry)
         all_rated.append(rated)
         counts_out.append(rated.count)
-        terms.append(derived.score_term)
-        progress_sum += derived.score_term
-        coverage += derived.coverage_term
-        entry = found.entry.copy()
-        entry["flags"] = flags
-        entries.append(entry)
-    done.weighted_progress, done.coverage = progress_sum, coverage
-    done.unrated_weight = unrated_weight
-    done.n_rated, done.any_non_self = n_rated, any_non_self
-    return done
+        terms.append(term)
+        progress_sum += term
+        coverage += cover
+    return Pass(entries, all_rated, terms, progress_sum, coverage, unrated_weight, n_rated,
+                any_non_self, disagree, gaps, candidates, counts_out)
 
 
 def _known(rung: Rung, rated: Rated, lo: int, total: float, scale_max: int,
@@ -176,7 +181,9 @@ def _known(rung: Rung, rated: Rated, lo: int, total: float, scale_max: int,
         "gap": 0.0 if observed is None else derived.gap,  # no evidence: no gap
         "progress": derived.progress, "contribution": derived.contribution,
     }
-    return Known(rated, derived, raises, entry, _flags(not gate_met, rated, policy))
+    return Known(rated, raises, derived.score_term, derived.coverage_term,
+                 None if observed is None else derived.gap_key, entry,
+                 _flags(not gate_met, rated, policy))
 
 
 def _weigh(rung: Rung, sums: list[float], counts: list[int]) -> Rated:
@@ -191,24 +198,28 @@ def _weigh(rung: Rung, sums: list[float], counts: list[int]) -> Rated:
         lead=snap(w.self_mean - other) if w.self_count and other is not None else None)
 
 
-def _non_self_spread(ladder: Ladder, comp_of: tuple[int, ...], scored: list[Row],
-                     tally: Tally, policy: Policy) -> list[float]:
-    """Per competency: highest minus lowest non-self rating (0 with fewer than two). Only
-    where all ratings together span disagreement_steps can the non-self ones; elsewhere 0."""
-    n, steps = len(ladder.rungs), policy.disagreement_steps
+def _disagreeing(ladder: Ladder, scored: list[Row], tally: Tally, policy: Policy
+                 ) -> frozenset[int] | set[int]:
+    """The competencies whose non-self ratings span disagreement_steps or more. Only where all
+    ratings together span that much can the non-self ones, so most reports read no rows."""
+    steps = policy.disagreement_steps
     wide = [h - lo >= steps for h, lo in zip(tally.high, tally.low, strict=True)]
     if True not in wide:
-        return [0.0] * n
-    high, low = [-math.inf] * n, [math.inf] * n
-    self_cells = {r.self_cell for r in ladder.rungs}
+        return _NONE
+    wide.append(False)  # where non_self_comp puts the self cells
+    comp_of = ladder.non_self_comp
+    high, low = [-math.inf] * len(wide), [math.inf] * len(wide)
     for g, _, p, _, _ in scored:
         c = comp_of[g]
-        if wide[c] and g not in self_cells:
+        if wide[c]:
             if p > high[c]:
                 high[c] = p
             if p < low[c]:
                 low[c] = p
-    return [h - lo if h >= lo else 0.0 for h, lo in zip(high, low, strict=True)]
+    return {c for c, w in enumerate(wide) if w and high[c] - low[c] >= steps}
+
+
+_NONE: frozenset[int] = frozenset()
 
 
 def _flags(gate_unmet: bool, rated: Rated, policy: Policy) -> tuple[str, ...]:
