@@ -119,12 +119,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app)
     graphql.install(app, settings)  # /graphql and its IDE's local assets
     _document_problems(app)
-    # Pure ASGI layers, innermost first: body limit, CORS, the edge (security headers, access
-    # log, metrics), request ids (outermost, so even a 413 has an id).
+    # Pure ASGI layers, innermost first: body limit, CORS, the edge (request ids, security
+    # headers, access log, metrics; outermost, so even a 413 has an id).
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        exempt_prefixes=("/v1/bulk/",),
                        answers={scim_routes.PREFIX + "/": scim_errors.from_problem})
     metrics.install(app)
     edge.install(app, settings.cors_origins)
-    logs.install(app)
     return app

@@ -1,6 +1,7 @@
 """Edge hardening: security headers on every answer (a strict CSP on HTML ones) and CORS from
-``ASCENT_CORS_ORIGINS`` (nothing allowed by default); the same layer writes the access log
-line and records the request metrics."""
+``ASCENT_CORS_ORIGINS`` (nothing allowed by default); the same layer binds the request id
+(``X-Request-ID``, echoed on every answer), writes the access log line and records the request
+metrics."""
 
 import time
 
@@ -9,7 +10,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .logs import access_log, route_template
+from .logs import REQUEST_ID_HEADER, access_log, bind_request_id, route_template
 from .metrics import RequestMetrics
 
 # HTML this API answers (rendered outlines, error pages) needs nothing from anywhere; the docs
@@ -31,8 +32,9 @@ def frames_allowed(csp: str) -> bool:
     return False
 
 
-def secure(message: Message) -> None:
-    """Security headers on an ``http.response.start`` message; an answer's own ones stay."""
+def secure(message: Message) -> MutableHeaders:
+    """Security headers on an ``http.response.start`` message (its headers returned); an
+    answer's own ones stay."""
     headers = MutableHeaders(scope=message)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
@@ -40,28 +42,32 @@ def secure(message: Message) -> None:
         headers.setdefault("Content-Security-Policy", HTML_CSP)
         if not frames_allowed(headers["content-security-policy"]):
             headers.setdefault("X-Frame-Options", "DENY")
+    return headers
 
 
 class Edge:
-    """The one pure-ASGI layer around every HTTP answer: security headers on it, then the
-    access log line and the request metrics by route template. Inside the request-id
-    middleware, so the log line carries the id. One layer instead of three: each layer costs
-    a call and a wrapped ``send`` per request."""
+    """The one pure-ASGI layer around every HTTP answer, outermost of ours (so even a 413 has
+    a request id): the request id (``logs.bind_request_id``), security headers and the id on
+    the answer, then the access log line and the request metrics by route template. One layer
+    instead of four: each layer costs a call and a wrapped ``send`` per request."""
 
     def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
         self.app, self.metrics = app, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                bind_request_id(scope)
             await self.app(scope, receive, send)
             return
         started, status = time.perf_counter(), 500
+        request_id = bind_request_id(scope)
 
         async def answer(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                secure(message)
+                secure(message).append(REQUEST_ID_HEADER, request_id)
             await send(message)
 
         try:

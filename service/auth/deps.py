@@ -3,7 +3,9 @@
 Routes declare what they need with an alias, e.g. ``principal: Authorized["rubrics:read"]``
 is spelt ``Annotated[Principal, Security(authorize, scopes=["rubrics:read"])]``; see
 ``require``. Credentials: ``Authorization: Bearer <api key>`` or a JWT (``jwt_bearer.py``),
-told apart in ``_authenticate``.
+told apart in ``_authenticate``. ``authorize`` is one dependency (the bearer scheme itself, so
+the OpenAPI document names it with the scopes) rather than three nested ones: each level costs
+FastAPI's dependency solving on every request.
 """
 
 from dataclasses import replace
@@ -11,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +26,8 @@ from .scopes import ADMIN
 from .service import authenticate_api_key, cached_api_key
 from .throttle import client_address
 
-bearer = HTTPBearer(auto_error=False, description="An Ascent API key or a JWT")
+BEARER_DESCRIPTION = "An Ascent API key or a JWT"
+bearer = HTTPBearer(auto_error=False, description=BEARER_DESCRIPTION)
 
 
 def _authenticate(session: Session, token: str, verifier=None) -> Principal | None:
@@ -45,22 +49,38 @@ async def current_principal(
     session: SessionDep,  # the request's own session: one connection per request, never two
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """The principal of ``Authorization: Bearer <credential>`` (as ``bearer`` reads it), or
+    Unauthorized."""
+    token = None if credentials is None or credentials.scheme.lower() != "bearer" \
+        else credentials.credentials
+    return await _principal(request, session, token)
+
+
+def _bearer_token(request: Request) -> str | None:
+    """The credential ``bearer`` would read (``Authorization: Bearer <credential>``)."""
+    authorization = request.headers.get("Authorization")
+    scheme, token = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme and token) or scheme.lower() != "bearer":
+        return None
+    return token
+
+
+async def _principal(request: Request, session: Session, token: str | None) -> Principal:
     """Async: an API key this process verified in the last few seconds costs no thread hop;
     anything else is looked up in the thread pool."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if token is None:
         raise Unauthorized("This operation needs `Authorization: Bearer <credential>`.")
     throttle = getattr(request.app.state, "auth_throttle", None)  # auth/throttle.py
     if throttle is not None:
-        throttle.check(client_address(request), credentials.credentials)
+        throttle.check(client_address(request), token)
     verifier = getattr(request.app.state, "jwt_verifier", None)
     known, principal = (False, None) if verifier is not None and looks_like_jwt(
-        credentials.credentials) else cached_api_key(credentials.credentials)
+        token) else cached_api_key(token)
     if not known:
-        principal = await run_in_threadpool(_authenticate, session, credentials.credentials,
-                                            verifier)
+        principal = await run_in_threadpool(_authenticate, session, token, verifier)
     if principal is None:
         if throttle is not None:
-            throttle.failed(client_address(request), credentials.credentials)
+            throttle.failed(client_address(request), token)
         raise Unauthorized("The credential is unknown, expired or revoked.")
     if principal.person is not None and principal.is_admin:
         # A person binding limits a principal to that person "unless its scopes say more":
@@ -70,14 +90,26 @@ async def current_principal(
     return principal
 
 
-async def authorize(
-    security_scopes: SecurityScopes,
-    principal: Annotated[Principal, Depends(current_principal)],
-) -> Principal:
-    for scope in security_scopes.scopes:
-        if not principal.has(scope):
-            raise Forbidden(f"This operation needs the `{scope}` scope.", scope=scope)
-    return principal
+class _Authorize(HTTPBearer):
+    """The bearer scheme as the dependency that authenticates the request and checks the
+    scopes its ``Security`` names (and those of any ``Security`` it sits under)."""
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        security_scopes: SecurityScopes,
+        session: SessionDep,  # the request's own session: one connection per request
+    ) -> Principal:
+        principal = await _principal(request, session, _bearer_token(request))
+        for scope in security_scopes.scopes:
+            if not principal.has(scope):
+                raise Forbidden(f"This operation needs the `{scope}` scope.", scope=scope)
+        return principal
+
+
+# Named as ``bearer`` is in the OpenAPI document (one scheme, "HTTPBearer").
+authorize = _Authorize(auto_error=False, scheme_name="HTTPBearer",
+                       description=BEARER_DESCRIPTION)
 
 
 def require(*scopes: str):
@@ -85,5 +117,5 @@ def require(*scopes: str):
     return Annotated[Principal, Security(authorize, scopes=list(scopes))]
 
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
+PrincipalDep = Annotated[Principal, Depends(authorize)]
 AdminDep = require(ADMIN)
