@@ -16,8 +16,6 @@ import os
 import random
 import re
 import sys
-import threading
-import time
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler, QueueListener
 from queue import SimpleQueue
@@ -175,12 +173,9 @@ def configure(settings: Settings, stream=None, *, background: bool = False) -> l
         writer = QueueListener(records, handler)
         writer.start()
         atexit.register(writer.stop)  # writes what is queued before the process ends
-    ids = CorrelationIdFilter(default_value="-")
-    front.addFilter(ids)
+    front.addFilter(CorrelationIdFilter(default_value="-"))
     root = logging.getLogger()
     root.handlers[:] = [front]
-    global _direct
-    _direct = (front, records, ids) if background else None
     root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
@@ -189,9 +184,6 @@ def configure(settings: Settings, stream=None, *, background: bool = False) -> l
 
 
 _access = logging.getLogger("ascent.access")
-# The background handler ``configure`` installed, its queue and its request-id filter: the
-# access line goes straight into that queue while nothing else would see it (``_writer``).
-_direct: tuple[logging.Handler, SimpleQueue, logging.Filter] | None = None
 
 
 def access_log(scope: Scope, route: str | None, status: int, seconds: float) -> None:
@@ -202,74 +194,12 @@ def access_log(scope: Scope, route: str | None, status: int, seconds: float) -> 
         return
     principal = getattr(scope.get("state", {}).get("principal"), "id", None)
     route, method = route or "unmatched", scope["method"]
-    message = f"{method} {route} {status}"
-    fields = {"method": method, "route": route, "status": status,
-              "duration_ms": round(seconds * 1000, 1), "principal": principal}
-    queue = _writer(level)
-    if queue is not None:
-        queue.put_nowait(_access_record(level, message, fields))
-        return
     # The record is made here rather than by Logger.log, which would look up the calling
     # source line on every request (no line of the access log shows it).
     _access.handle(_access.makeRecord(
-        _access.name, level, __file__, 0, message, None, None, extra=fields))
-
-
-def _writer(level: int) -> SimpleQueue | None:
-    """The writer thread's queue when the background handler ``configure`` installed is the
-    only one an access record would reach, through no filter but its request-id one (nothing
-    added since, as a test's capturing handler is): the record can skip the logging machinery
-    (filters, the walk up the loggers, the handler's lock) with the same outcome."""
-    if _direct is None:
-        return None
-    front, queue, ids = _direct
-    if _access.disabled or _access.filters or front.level > level or front.filters != [ids]:
-        return None
-    logger: logging.Logger | None = _access
-    while logger is not None and logger.parent is not None:  # up to the root
-        if logger.handlers or not logger.propagate:
-            return None
-        logger = logger.parent
-    return queue if logger is not None and logger.handlers == [front] else None
-
-
-# What LogRecord.__init__ works out the same way for every access line of a thread (source,
-# thread and process names...), taken from one record it made, with the time its relative
-# times count from; cleared in a forked child.
-_templates: dict[int, tuple[dict[str, Any], float]] = {}
-os.register_at_fork(after_in_child=_templates.clear)
-
-
-def _access_record(level: int, message: str, fields: dict[str, Any]) -> logging.LogRecord:
-    """The record ``_access.makeRecord`` would make, with the request id the handler's filter
-    would add and as ``_Enqueue.prepare`` hands it over, without LogRecord's general work."""
-    made = _templates.get(threading.get_ident())
-    if made is None:
-        record = logging.LogRecord(_access.name, logging.INFO, __file__, 0, "", None, None)
-        made = _templates[threading.get_ident()] = (
-            vars(record).copy(), record.created - record.relativeCreated / 1000)
-    template, start = made
-    now = time.time()
-    record = logging.LogRecord.__new__(logging.LogRecord)
-    values = record.__dict__
-    values.update(template)
-    values.update(fields)
-    values["msg"], values["levelno"] = message, level
-    values["levelname"] = logging.getLevelName(level)
-    values["created"], values["msecs"] = now, int((now - int(now)) * 1000) + 0.0
-    values["relativeCreated"] = (now - start) * 1000
-    if "taskName" in values:  # Python 3.12: the running asyncio task's name
-        values["taskName"] = _task_name()
-    values["correlation_id"] = correlation_id.get("-")
-    return record
-
-
-def _task_name() -> str | None:
-    asyncio = sys.modules.get("asyncio")
-    try:
-        return asyncio.current_task().get_name() if asyncio and logging.logAsyncioTasks else None
-    except Exception:  # no running loop
-        return None
+        _access.name, level, __file__, 0, f"{method} {route} {status}", None, None,
+        extra={"method": method, "route": route, "status": status,
+               "duration_ms": round(seconds * 1000, 1), "principal": principal}))
 
 
 def route_template(scope: Scope) -> str | None:
