@@ -12,7 +12,6 @@ import atexit
 import copy
 import json
 import logging
-import os
 import random
 import re
 import sys
