@@ -17,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from service import db
 from service.db import open_session
 from service.rubrics.service import load_defaults
 from tests.factories.people import person_doc
@@ -45,7 +46,8 @@ class OverlapGate:
     PostgreSQL: both writers wait at the UPDATE for each other; both have read the row and
     passed the If-Match check, and the row-version check in the UPDATE picks the winner.
     SQLite: the writer holding the write lock waits until the other has asked for its own
-    ``BEGIN IMMEDIATE``; that one queues, then reads the new ETag and gets 412."""
+    ``BEGIN IMMEDIATE`` (seen as it asks for the process's writer lock, ``service/db.py``,
+    where it queues); that one then reads the new ETag and gets 412."""
 
     def __init__(self, engine, backend: str) -> None:
         self.engine, self.sqlite, self.met = engine, backend == "sqlite", 0
@@ -55,14 +57,14 @@ class OverlapGate:
     def next_round(self) -> None:
         self.barrier, self.begins, self.second_began = threading.Barrier(2), 0, threading.Event()
 
+    def _asked(self) -> None:
+        with self.lock:
+            self.begins += 1
+            if self.begins == 2:
+                self.second_began.set()
+
     def _hold(self, conn, cursor, statement, *args) -> None:
-        sql = statement.lstrip().upper()
-        if self.sqlite and sql.startswith("BEGIN IMMEDIATE"):
-            with self.lock:
-                self.begins += 1
-                if self.begins == 2:
-                    self.second_began.set()
-        elif sql.startswith("UPDATE ASSESSMENT SET"):
+        if statement.lstrip().upper().startswith("UPDATE ASSESSMENT SET"):
             overlapped = (self.second_began.wait(timeout=10) if self.sqlite
                           else self.barrier.wait(timeout=10) == 0)
             if overlapped:
@@ -71,10 +73,20 @@ class OverlapGate:
 
     def __enter__(self):
         event.listen(self.engine, "before_cursor_execute", self._hold)
+        if self.sqlite:  # a writer asks for the lock before SQLite sees its BEGIN IMMEDIATE
+            hold, gate = db._WriterLockedConnection.hold, self
+
+            def asking(connection, writer):
+                gate._asked()
+                return hold(connection, writer)
+
+            self.hold, db._WriterLockedConnection.hold = hold, asking
         return self
 
     def __exit__(self, *exc) -> None:
         event.remove(self.engine, "before_cursor_execute", self._hold)
+        if self.sqlite:
+            db._WriterLockedConnection.hold = self.hold
 
 
 @pytest.mark.parametrize("forced", [False, True], ids=["natural", "forced"])
