@@ -2,15 +2,53 @@
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette._utils import get_route_path
+from starlette.routing import Match
+from starlette.types import Scope
 
 from .problems import InvalidInput, PreconditionFailed, PreconditionRequired
 
 T = TypeVar("T")
+
+
+# --- routing -----------------------------------------------------------------------------
+
+class Router(APIRouter):
+    """An APIRouter that rules itself out of a request whose path none of its routes can
+    match, before FastAPI tries them one by one: that costs a few microseconds a route, for
+    every route of every router ahead of the one that answers (about 15% of a readiness
+    score). Include it without a prefix: the gate knows only its routes' own paths."""
+
+    _prefixes: tuple[str, ...] | None = None
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if self._prefixes is None:
+            self._prefixes = tuple(set(_literal_prefixes(self.routes)))
+        if not get_route_path(scope).startswith(self._prefixes):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def _literal_prefixes(routes: Iterable[Any]) -> Iterator[str]:
+    """The text before the first path parameter of every route: a path that starts with none
+    of them matches none of these routes. A route of an unknown kind lets every path by."""
+    for route in routes:
+        if isinstance(path := getattr(route, "path", None), str):
+            yield path.split("{", 1)[0]
+        elif isinstance(inner := getattr(route, "original_router", None), APIRouter):
+            # FastAPI's record of an include_router(); its own prefix, if any, comes first
+            prefix = getattr(getattr(route, "include_context", None), "prefix", None)
+            if not isinstance(prefix, str):
+                yield ""
+                continue
+            yield from (prefix + p for p in _literal_prefixes(inner.routes))
+        else:
+            yield ""
 
 
 # --- ETags -------------------------------------------------------------------------------

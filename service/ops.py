@@ -1,14 +1,15 @@
 """Operational endpoints: liveness, readiness (DB reachable and migrated), Prometheus metrics."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import UnitOfWorkRoute, migration_state
+from .http import Router
 from .metrics import exposition
 from .problems import ServiceUnavailable, responses
 
-router = APIRouter(tags=["ops"], route_class=UnitOfWorkRoute)
+router = Router(tags=["ops"], route_class=UnitOfWorkRoute)
 
 
 # Probes do no I/O: async, so they never wait for a worker thread.

@@ -1,13 +1,23 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 
 from .. import sync
 from ..auth.deps import require
 from ..auth.principal import Principal
 from ..db import SessionDep, UnitOfWorkRoute
-from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, paged, set_link_header
+from ..http import (
+    Cursor,
+    IfMatch,
+    Limit,
+    Page,
+    Router,
+    check_if_match,
+    page_params,
+    paged,
+    set_link_header,
+)
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from ..sync import SyncPage, UpdatedSince
@@ -21,7 +31,7 @@ from .schemas import (
     Status,
 )
 
-router = APIRouter(prefix="/v1/assessments", tags=["assessments"], responses=PROBLEM_RESPONSES,
+router = Router(prefix="/v1/assessments", tags=["assessments"], responses=PROBLEM_RESPONSES,
                    route_class=UnitOfWorkRoute)
 
 Reader = require("assessments:read")

@@ -1,14 +1,15 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 
 from ..db import SessionDep, UnitOfWorkRoute
+from ..http import Router
 from ..problems import PROBLEM_RESPONSES, responses
 from . import service
 from .deps import AdminDep
 from .schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 
-router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], responses=PROBLEM_RESPONSES,
+router = Router(prefix="/v1/api-keys", tags=["api-keys"], responses=PROBLEM_RESPONSES,
                    route_class=UnitOfWorkRoute)
 
 

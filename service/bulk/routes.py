@@ -1,13 +1,13 @@
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..assessments.schemas import Status
 from ..auth.deps import require
 from ..db import SessionDep, UnitOfWorkRoute, read_only
-from ..http import Cursor, Limit, decode_cursor, page_params, set_link_header
+from ..http import Cursor, Limit, Router, decode_cursor, page_params, set_link_header
 from ..idempotency import REPLAY_HEADER
 from ..problems import PROBLEM_RESPONSES, responses
 from . import runner, service
@@ -20,7 +20,7 @@ def bulk_ready(request: Request) -> None:
     runner.runner_for(request.app)
 
 
-router = APIRouter(responses=PROBLEM_RESPONSES, dependencies=[Depends(bulk_ready)],
+router = Router(responses=PROBLEM_RESPONSES, dependencies=[Depends(bulk_ready)],
                    route_class=UnitOfWorkRoute)
 
 Importer = require("bulk:write")

@@ -1,11 +1,11 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 
 from ..auth.deps import require
 from ..db import SessionDep, UnitOfWorkRoute, read_only
-from ..http import IfMatch
+from ..http import IfMatch, Router
 from ..problems import PROBLEM_RESPONSES, responses
 from ..readiness.schemas import CohortFilters
 from . import service, sessions
@@ -17,7 +17,7 @@ from .schemas import (
     RaterEffectsReport,
 )
 
-router = APIRouter(tags=["calibration"], responses=PROBLEM_RESPONSES, route_class=UnitOfWorkRoute)
+router = Router(tags=["calibration"], responses=PROBLEM_RESPONSES, route_class=UnitOfWorkRoute)
 
 Reader = require("calibration:read")
 Filter = Annotated[str | None, Query(max_length=200)]

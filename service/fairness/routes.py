@@ -1,11 +1,11 @@
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 
 from ..auth.deps import require
 from ..db import SessionDep, UnitOfWorkRoute
-from ..http import Cursor, Limit, Page, page_params, set_link_header
+from ..http import Cursor, Limit, Page, Router, page_params, set_link_header
 from ..problems import PROBLEM_RESPONSES, InvalidInput
 from ..readiness import scoring
 from ..readiness.schemas import CohortFilters
@@ -13,7 +13,7 @@ from ..wire import EXTERNAL_ID_PATTERN
 from . import analysis, attributes, audit, service
 from .schemas import AdverseImpactReport, AttributesRead, AttributesWrite, AuditEntry
 
-router = APIRouter(tags=["fairness"], responses=PROBLEM_RESPONSES, route_class=UnitOfWorkRoute)
+router = Router(tags=["fairness"], responses=PROBLEM_RESPONSES, route_class=UnitOfWorkRoute)
 
 Reader = require("fairness:read")
 Writer = require("fairness:write")

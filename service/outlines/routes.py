@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response, Security
+from fastapi import Path, Query, Request, Response, Security
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -11,7 +11,17 @@ from .. import sync
 from ..auth.deps import authorize, require
 from ..auth.principal import Principal
 from ..db import SessionDep, UnitOfWorkRoute
-from ..http import Cursor, IfMatch, Limit, Page, check_if_match, page_params, paged, set_link_header
+from ..http import (
+    Cursor,
+    IfMatch,
+    Limit,
+    Page,
+    Router,
+    check_if_match,
+    page_params,
+    paged,
+    set_link_header,
+)
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from ..sync import SyncPage, UpdatedSince
@@ -32,9 +42,9 @@ from .schemas import (
     TemplateVersionSummary,
 )
 
-templates = APIRouter(prefix="/v1/templates", tags=["templates"], responses=PROBLEM_RESPONSES,
+templates = Router(prefix="/v1/templates", tags=["templates"], responses=PROBLEM_RESPONSES,
                       route_class=UnitOfWorkRoute)
-outlines = APIRouter(prefix="/v1/outlines", tags=["outlines"], responses=PROBLEM_RESPONSES,
+outlines = Router(prefix="/v1/outlines", tags=["outlines"], responses=PROBLEM_RESPONSES,
                      route_class=UnitOfWorkRoute)
 
 TemplateReader = require("templates:read")
@@ -227,7 +237,7 @@ def set_status(outline_id: OutlineId, data: OutlineStatusChange, response: Respo
     return _outline(response, service.change_status(session, outline, data.status))
 
 
-router = APIRouter(route_class=UnitOfWorkRoute)
+router = Router(route_class=UnitOfWorkRoute)
 router.include_router(templates)
 router.include_router(outlines)
 

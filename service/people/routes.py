@@ -1,18 +1,18 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 
 from .. import sync
 from ..auth.deps import require
 from ..db import SessionDep, UnitOfWorkRoute
-from ..http import Cursor, IfMatch, Limit, page_params, set_link_header
+from ..http import Cursor, IfMatch, Limit, Router, page_params, set_link_header
 from ..problems import PROBLEM_RESPONSES, responses
 from ..sync import SyncPage, UpdatedSince
 from ..wire import EXTERNAL_ID_PATTERN
 from . import service
 from .schemas import PersonRead, PersonUpdate
 
-router = APIRouter(prefix="/v1/people", tags=["people"], responses=PROBLEM_RESPONSES,
+router = Router(prefix="/v1/people", tags=["people"], responses=PROBLEM_RESPONSES,
                    route_class=UnitOfWorkRoute)
 
 Reader = require("people:read")

@@ -2,14 +2,14 @@ import json
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from .. import sync
 from ..auth.deps import require
 from ..calibration import locked as calibration
 from ..db import SessionDep, UnitOfWorkRoute, cache_first, read_only
-from ..http import Cursor, Limit, page_params
+from ..http import Cursor, Limit, Router, page_params
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from ..sync import SyncPage, UpdatedSince
@@ -27,7 +27,7 @@ from .schemas import (
     StoredReport,
 )
 
-router = APIRouter(tags=["readiness"], responses=PROBLEM_RESPONSES, route_class=UnitOfWorkRoute)
+router = Router(tags=["readiness"], responses=PROBLEM_RESPONSES, route_class=UnitOfWorkRoute)
 
 Reader = require("readiness:read")
 PolicyWriter = require("readiness:write")

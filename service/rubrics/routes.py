@@ -1,17 +1,17 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 
 from ..auth.deps import require
 from ..db import SessionDep, UnitOfWorkRoute, cache_first
-from ..http import Cursor, IfMatch, Limit, Page, paged
+from ..http import Cursor, IfMatch, Limit, Page, Router, paged
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from . import service
 from .schemas import RubricCreate, RubricSummary, RubricUpdate, RubricVersionRead, Status
 from .schemas import VersionSummary as VersionSummaryModel
 
-router = APIRouter(prefix="/v1/rubrics", tags=["rubrics"], responses=PROBLEM_RESPONSES,
+router = Router(prefix="/v1/rubrics", tags=["rubrics"], responses=PROBLEM_RESPONSES,
                    route_class=UnitOfWorkRoute)
 
 Reader = require("rubrics:read")

@@ -12,11 +12,12 @@ import json
 from typing import Annotated, Any
 
 import scim2_models as scim
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..auth.deps import require
 from ..db import SessionDep, UnitOfWorkRoute
+from ..http import Router
 from ..problems import UnsupportedMediaType
 from ..wire import nul_paths
 from . import errors, service
@@ -39,7 +40,7 @@ _SHAPE = ("attributes", "excludedAttributes")
 _QUERY = ("filter", "startIndex", "count", *_SHAPE)
 Q = scim.Context.RESOURCE_QUERY_RESPONSE
 
-router = APIRouter(route_class=UnitOfWorkRoute)
+router = Router(route_class=UnitOfWorkRoute)
 
 
 async def scim_body(request: Request) -> Any:

@@ -1,11 +1,11 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 
 from ..auth.deps import require
 from ..db import SessionDep, UnitOfWorkRoute
-from ..http import Cursor, IfMatch, Limit, Page, check_if_match, paged
+from ..http import Cursor, IfMatch, Limit, Page, Router, check_if_match, paged
 from ..idempotency import IdempotencyDep
 from ..problems import PROBLEM_RESPONSES, responses
 from . import service
@@ -18,7 +18,7 @@ from .schemas import (
     WebhookUpdate,
 )
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES,
+router = Router(prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES,
                    route_class=UnitOfWorkRoute)
 
 Reader = require("webhooks:read")
