@@ -1,4 +1,4 @@
-"""Promotion-readiness scoring: pure functions (stdlib + NumPy), no I/O, no database.
+"""Promotion-readiness scoring: pure functions (stdlib, NumPy, orjson), no I/O, no database.
 
 Model (DESIGN.md "Readiness scoring"):
 - A rubric has ordered levels and weighted competencies. Each competency expects a
