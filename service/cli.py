@@ -111,23 +111,10 @@ def serve(
     if workers == 1:
         uvicorn.run(application, **options)
     else:  # several processes import the factory, one app each
-        _serve_workers(uvicorn.Config("service.app:served_app", factory=True, workers=workers,
-                                      **options))
+        from .workers import serve as serve_workers
 
-
-def _serve_workers(config) -> None:
-    """``uvicorn.run``'s multi-worker path, with TCP_NODELAY on the shared listening socket:
-    uvicorn binds it without naming the protocol, so asyncio does not set TCP_NODELAY on the
-    connections it accepts, and an answer's second write waits for the client's delayed ACK
-    (about 40 ms). Linux copies the option to accepted connections."""
-    import socket
-
-    from uvicorn.supervisors import Multiprocess
-
-    sock = config.bind_socket()
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    Multiprocess(config, sockets=[sock]).run()
+        serve_workers(uvicorn.Config("service.app:served_app", factory=True, workers=workers,
+                                     **options))
 
 
 @keys_app.command("create")

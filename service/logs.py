@@ -178,7 +178,10 @@ def configure(settings: Settings, stream=None, *, background: bool = False) -> l
     root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        logging.getLogger(name).propagate = name != "uvicorn.access"
+    # The edge writes the access line (``access_log``, with the route and principal); uvicorn's
+    # own would be a second line per request. ``uvicorn.run(access_log=False)`` turns it off
+    # in one process, but each of several workers sets up logging after uvicorn has.
     return handler
 
 
