@@ -15,9 +15,10 @@ import logging
 import random
 import re
 import sys
+import time
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler, QueueListener
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import Any
 
 import orjson
@@ -159,17 +160,54 @@ class _Enqueue(QueueHandler):
         return record
 
 
+class _PeriodicWriter(QueueListener):
+    """Writes what is queued every ``INTERVAL`` in one go, rather than waking for each record:
+    every wake-up of a thread waiting on the queue is a hand-over of the GIL from the event
+    loop and back, which cost about 200 us a request (GET /v1/rubrics/{key} at 1,200 req/s
+    with the access log on, 1,600 with it off)."""
+
+    INTERVAL = 0.05
+
+    def _monitor(self) -> None:
+        (handler,) = self.handlers
+        while True:
+            time.sleep(self.INTERVAL)
+            lines, last, stopping = [], None, False
+            while True:
+                try:
+                    record = self.queue.get_nowait()
+                except Empty:
+                    break
+                if record is self._sentinel:
+                    stopping = True
+                    break
+                last = record
+                try:
+                    lines.append(handler.format(record) + handler.terminator)
+                except Exception:
+                    handler.handleError(record)
+            if lines:
+                try:
+                    handler.stream.write("".join(lines))
+                    handler.flush()
+                except Exception:
+                    handler.handleError(last)
+            if stopping:
+                return
+
+
 def configure(settings: Settings, stream=None, *, background: bool = False) -> logging.Handler:
     """Route every logger (uvicorn's too) through one handler on stderr (returned).
-    ``background`` (the server): lines are formatted and written by a thread of their own, so a
-    slow stderr never holds up the event loop; the request id is read before the hand-over."""
+    ``background`` (the server): lines are formatted and written by a thread of their own,
+    every 50 ms, so a slow stderr never holds up the event loop; the request id is read before
+    the hand-over."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
     front: logging.Handler = handler
     if background:
         records: SimpleQueue = SimpleQueue()
         front = _Enqueue(records)
-        writer = QueueListener(records, handler)
+        writer = _PeriodicWriter(records, handler)
         writer.start()
         atexit.register(writer.stop)  # writes what is queued before the process ends
     front.addFilter(CorrelationIdFilter(default_value="-"))
