@@ -22,7 +22,10 @@ over rounds and the median of the per-round ratios.
 side (interleaved the same way) and prints the 2-worker/1-worker ratio; ``--database-url``
 names the server (a database is created there and dropped after).
 
-Usage: python bench/api.py [--rounds 5] [--duration 6] [--quick] [--scaling]
+``--baseline DIR`` also runs Ascent from another checkout (``git worktree add DIR <commit>``;
+same Python and packages) in the same rounds, for a before/after table.
+
+Usage: python bench/api.py [--rounds 5] [--duration 6] [--quick] [--scaling] [--baseline DIR]
        (ASCENT_BENCH_QUICK=1 is --quick: 2 rounds of 3 s)
 Needs wrk: `apt-get install wrk` (Debian/Ubuntu) or `brew install wrk`.
 """
@@ -117,9 +120,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(args: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+def start(args: list[str], env: dict[str, str], port: int, log: Path, root: Path = ROOT
+          ) -> subprocess.Popen:
     with log.open("ab") as out:
-        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=out)
+        proc = subprocess.Popen(args, env=env, cwd=root, stdout=out, stderr=out)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -139,16 +143,18 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def prepare_database(env: dict[str, str]) -> None:
+def prepare_database(env: dict[str, str], root: Path = ROOT) -> None:
     ascent = [sys.executable, "-m", "service.cli"]
     for step in (["migrate"], ["load-defaults"]):
-        subprocess.run(ascent + step, env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(ascent + step, env=env, cwd=root, check=True, capture_output=True)
 
 
-def start_ascent(env: dict[str, str], tmp: Path, workers: int = 1) -> tuple[str, subprocess.Popen]:
+def start_ascent(env: dict[str, str], tmp: Path, workers: int = 1, root: Path = ROOT
+                 ) -> tuple[str, subprocess.Popen]:
+    """Ascent from the checkout at ``root`` (``python -m`` imports the package from there)."""
     port = free_port()
     proc = start([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-                 env | {"ASCENT_WORKERS": str(workers)}, port, tmp / f"ascent-{port}.log")
+                 env | {"ASCENT_WORKERS": str(workers)}, port, tmp / f"ascent-{port}.log", root)
     return f"http://127.0.0.1:{port}", proc
 
 
@@ -308,29 +314,40 @@ def table(work: list[tuple[str, dict]], rps: dict, a: str, b: str, ratio_label: 
 # --- the two benches -------------------------------------------------------------------------
 
 def against_bare(wrk: str, tmp: Path, env: dict[str, str], args: argparse.Namespace) -> None:
-    env = env | {"ASCENT_DATABASE_URL": f"sqlite:///{tmp}/ascent.db"}
-    prepare_database(env)
-    base, server = start_ascent(env, tmp)
-    bare = None
+    roots = {"ascent": ROOT} | ({"baseline": args.baseline} if args.baseline else {})
+    servers: dict[str, subprocess.Popen] = {}
+    bases, seeded = {}, {}
     try:
-        data = seed(base, args.auth)
+        for name, root in roots.items():  # each Ascent on its own database, seeded alike
+            own = env | {"ASCENT_DATABASE_URL": f"sqlite:///{tmp}/{name}.db"}
+            prepare_database(own, root)
+            bases[name], servers[name] = start_ascent(own, tmp, root=root)
+            seeded[name] = seed(bases[name], args.auth)
+        data = seeded["ascent"]
+        requests = {name: {path: a for path, a, _ in paths(seeded[name])} for name in roots}
         (tmp / "bare.json").write_text(json.dumps(
             {"answers": data["answers"], "database_url": f"sqlite:///{tmp}/bare.db"}))
         port = free_port()
-        bare = start([sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port),
-                      "--bodies", str(tmp / "bare.json")], env, port, tmp / "bare.log")
-        work = [(name, {"ascent": a, "bare": b}) for name, a, b in paths(data)
+        servers["bare"] = start([sys.executable, str(Path(__file__).resolve()), "--serve-bare",
+                                 str(port), "--bodies", str(tmp / "bare.json")], env, port,
+                                tmp / "bare.log")
+        bases["bare"] = f"http://127.0.0.1:{port}"
+        work = [(name, {server: requests[server][name] for server in roots} | {"bare": b})
+                for name, _, b in paths(data)
                 if not args.only or any(word in name for word in args.only)]
-        rps = interleave(wrk, {"ascent": base, "bare": f"http://127.0.0.1:{port}"}, work, tmp,
-                         args)
+        rps = interleave(wrk, bases, work, tmp, args)
     finally:
-        stop(server)
-        if bare is not None:
-            stop(bare)
+        for proc in servers.values():
+            stop(proc)
     print(f"wrk -t1 -c{args.connections} -d{args.duration}s, {args.rounds} rounds interleaved, "
           f"one uvicorn worker each, SQLite; medians over rounds; ratio = Ascent / bare "
           f"(median of per-round ratios)")
     table(work, rps, "ascent", "bare", "ratio")
+    if args.baseline:
+        print(f"\nbaseline = the checkout at {args.baseline}, in the same rounds")
+        table(work, rps, "baseline", "bare", "ratio")
+        print()
+        table(work, rps, "ascent", "baseline", "speed-up")
 
 
 def scaling(wrk: str, tmp: Path, env: dict[str, str], args: argparse.Namespace) -> None:
@@ -379,6 +396,9 @@ def main() -> None:
                         help="PostgreSQL server for --scaling (a database is made there)")
     parser.add_argument("--only", nargs="*", help="paths whose name holds one of these words")
     parser.add_argument("--wrk-cpu", help="pin wrk to these CPUs (taskset -c), e.g. 1")
+    parser.add_argument("--baseline", type=Path, help="another checkout of Ascent (e.g. a git "
+                        "worktree of an older commit) measured in the same rounds: prints it "
+                        "against bare and this checkout against it")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bodies", help=argparse.SUPPRESS)
     args = parser.parse_args()
