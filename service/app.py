@@ -3,6 +3,7 @@
 import logging
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -14,7 +15,7 @@ from .auth.throttle import Throttle
 from .bulk import runner as bulk_runner
 from .bulk.routes import router as bulk_router
 from .calibration.routes import router as calibration_router
-from .db import engine_for, migration_state
+from .db import engine_for, migration_state, worker_threads
 from .fairness.routes import router as fairness_router
 from .handlers import register_handlers
 from .input_guard import reject_nul_input
@@ -81,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         check_migrated(engine)  # refuse to serve an unmigrated database
         current = app.state.settings
+        # the thread pool of this event loop, which UnitOfWorkRoute and run_in_threadpool use
+        to_thread.current_default_thread_limiter().total_tokens = worker_threads(
+            engine, current.threads)
         worker = WebhookWorker(engine, current) if current.webhooks_worker else None
         if worker:
             worker.start()

@@ -50,6 +50,12 @@ def _holders(server_port: int, client_ports: set[int], pids: list[int]) -> dict[
     return held
 
 
+def _listening(port: int) -> int:
+    """How many sockets listen on ``port`` (one per worker once each has started)."""
+    return sum(1 for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+               if int(line.split()[1].split(":")[1], 16) == port and line.split()[3] == "0A")
+
+
 def _burst(port: int, count: int) -> list[socket.socket]:
     """``count`` connections opened at once (as a client's keep-alive pool is), each then
     used for one request."""
@@ -84,6 +90,9 @@ def test_ascent_workers_starts_that_many_serving_processes(tmp_path):
         workers = [pid for pid in _children(server.pid)
                    if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
         assert len(workers) == 2
+        deadline = time.monotonic() + 60  # the other worker may still be starting
+        while _listening(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
         conns = _burst(port, 16)
         held = _holders(port, {c.getsockname()[1] for c in conns}, workers)
         assert len(held) == 16 and set(held.values()) == set(workers), held
