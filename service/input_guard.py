@@ -13,7 +13,6 @@ from contextlib import suppress
 from fastapi import Request
 
 from .auth.deps import bearer, current_principal
-from .db import open_session
 from .wire import NUL, escape_nul, nul_error, nul_paths
 
 _ESCAPED_NUL = b"\\u0000"  # the only way JSON text can carry a NUL
@@ -31,7 +30,5 @@ async def reject_nul_input(request: Request) -> None:
             with suppress(ValueError, RecursionError):  # not JSON: its validation answers
                 paths += nul_paths(json.loads(body))
     if paths:
-        credentials = await bearer(request)
-        with open_session(request.app.state.engine) as session:  # not the route's: reads only
-            await current_principal(request, session, credentials)  # 401 when it is not good
+        await current_principal(request, await bearer(request))  # 401 when it is not good
         raise nul_error(paths[:20])

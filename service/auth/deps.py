@@ -14,10 +14,11 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from fastapi.security.utils import get_authorization_scheme_param
+from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from ..db import SessionDep
+from ..db import open_session
 from ..people.service import find_existing
 from ..problems import Forbidden, Unauthorized
 from .jwt_bearer import looks_like_jwt
@@ -44,16 +45,25 @@ def _authenticate(session: Session, token: str, verifier=None) -> Principal | No
     return authenticate_api_key(session, token)
 
 
+def _authenticate_apart(engine: Engine, token: str, verifier=None) -> Principal | None:
+    """``_authenticate`` on a read session of its own, closed before the request's work starts
+    (so a request still holds one connection at a time). On the request's session, a write
+    request would begin its write transaction here (on SQLite: take the writer lock) and keep
+    it into the endpoint's thread hop, which a thread pool full of writers waiting for that
+    lock would never give it."""
+    with open_session(engine) as session:
+        return _authenticate(session, token, verifier)
+
+
 async def current_principal(
     request: Request,
-    session: SessionDep,  # the request's own session: one connection per request, never two
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The principal of ``Authorization: Bearer <credential>`` (as ``bearer`` reads it), or
     Unauthorized."""
     token = None if credentials is None or credentials.scheme.lower() != "bearer" \
         else credentials.credentials
-    return await _principal(request, session, token)
+    return await _principal(request, token)
 
 
 def _bearer_token(request: Request) -> str | None:
@@ -65,7 +75,7 @@ def _bearer_token(request: Request) -> str | None:
     return token
 
 
-async def _principal(request: Request, session: Session, token: str | None) -> Principal:
+async def _principal(request: Request, token: str | None) -> Principal:
     """Async: an API key this process verified in the last few seconds costs no thread hop;
     anything else is looked up in the thread pool."""
     if token is None:
@@ -77,7 +87,8 @@ async def _principal(request: Request, session: Session, token: str | None) -> P
     known, principal = (False, None) if verifier is not None and looks_like_jwt(
         token) else cached_api_key(token)
     if not known:
-        principal = await run_in_threadpool(_authenticate, session, token, verifier)
+        principal = await run_in_threadpool(_authenticate_apart, request.app.state.engine, token,
+                                            verifier)
     if principal is None:
         if throttle is not None:
             throttle.failed(client_address(request), token)
@@ -98,9 +109,8 @@ class _Authorize(HTTPBearer):
         self,
         request: Request,
         security_scopes: SecurityScopes,
-        session: SessionDep,  # the request's own session: one connection per request
     ) -> Principal:
-        principal = await _principal(request, session, _bearer_token(request))
+        principal = await _principal(request, _bearer_token(request))
         for scope in security_scopes.scopes:
             if not principal.has(scope):
                 raise Forbidden(f"This operation needs the `{scope}` scope.", scope=scope)

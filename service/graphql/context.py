@@ -100,7 +100,7 @@ async def get_context(
     """The context of one GraphQL request. A missing or bad credential is kept, not raised: the
     IDE page is public, and the router answers every operation without a principal with 401."""
     try:
-        principal, error = await current_principal(request, session, credentials), None
+        principal, error = await current_principal(request, credentials), None
     except Unauthorized as exc:
         principal, error = None, exc
     return Context(session, principal, request.app.state.settings, error)
