@@ -22,12 +22,13 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
+from anyio import CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
-from starlette.concurrency import run_in_threadpool
 
 from .settings import Settings
 
@@ -125,7 +126,8 @@ def worker_threads(engine: Engine, configured: int | None) -> int:
     work is CPU in this process, so threads past a few only take turns at the GIL, and each
     hand-over costs: under 16 connections GET /v1/assessments/{id} answered 230 req/s with 40
     threads, 394 with 4 (GraphQL 60 -> 90, PUT ratings 283 -> 320). On PostgreSQL threads
-    overlap waits on the server: 40 (anyio's default) did better there (PUT 281 vs 225)."""
+    overlap waits on the server: 40 (anyio's default) did better there (PUT 281 vs 225).
+    Write transactions already under way go on in threads of their own (``hop``)."""
     return configured or (4 if is_sqlite(engine) else 40)
 
 
@@ -142,7 +144,30 @@ def _write_views(engine: Engine) -> Engine:
 def open_session(engine: Engine, *, write: bool = False) -> Session:
     """A session whose first transaction is a write transaction when ``write`` is set. It
     connects at its first statement: opening it does no I/O."""
-    return Session(_write_view(engine) if write else engine, expire_on_commit=False)
+    session = Session(_write_view(engine) if write else engine, expire_on_commit=False)
+    session.info["write"] = write
+    return session
+
+
+# Threads for the hops of write transactions already under way (``hop``), apart from the pool.
+_writing_threads: RunVar[CapacityLimiter] = RunVar("ascent_writing_threads")
+
+
+async def hop(session: Session | None, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+              ) -> Any:
+    """``fn(*args, **kwargs)`` in a worker thread, for the work of ``session``. A write
+    transaction already under way gets a thread of its own pool: on SQLite it holds the writer
+    lock, which other write requests wait for in their first hop, each holding a thread of the
+    main pool (``worker_threads``); behind them, its next hop (say a GraphQL mutation's commit)
+    would wait until the busy timeout."""
+    limiter = None
+    if session is not None and session.info.get("write") and session.in_transaction():
+        try:
+            limiter = _writing_threads.get()
+        except LookupError:
+            limiter = CapacityLimiter(40)
+            _writing_threads.set(limiter)
+    return await to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=limiter)
 
 
 async def read_only(request: Request) -> None:
@@ -184,11 +209,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
         if session.in_transaction() and not session.info.get("finished"):
-            await run_in_threadpool(_finish, session, True)
+            await hop(session, _finish, session, True)
     finally:
         _request_session.set(None)
         if session.in_transaction():  # an error, or a read after the commit
-            await run_in_threadpool(_close, session)
+            await hop(session, _close, session)
         else:
             session.close()  # no transaction: nothing to end, no I/O
 
@@ -217,7 +242,7 @@ def _in_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 async def in_unit_of_work(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` and the request's commit (or rollback) in one worker-thread call, from an
     async endpoint."""
-    return await run_in_threadpool(_in_unit_of_work(fn), *args)
+    return await hop(_request_session.get(), _in_unit_of_work(fn), *args)
 
 
 class _NeedsDatabase(BaseException):  # not Exception: no ``except Exception`` may swallow it
@@ -261,10 +286,10 @@ def _hop_once(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     in_thread = _in_unit_of_work(endpoint)
 
     @functools.wraps(endpoint)
-    async def hop(**kwargs: Any) -> Any:
-        return await run_in_threadpool(in_thread, **kwargs)
+    async def one_hop(**kwargs: Any) -> Any:
+        return await hop(_request_session.get(), in_thread, **kwargs)
 
-    return hop
+    return one_hop
 
 
 def migration_state(engine: Engine) -> tuple[str | None, str]:

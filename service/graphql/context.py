@@ -16,12 +16,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
 
 from ..auth.deps import bearer, current_principal
 from ..auth.principal import Principal
-from ..db import SessionDep, read_only
+from ..db import SessionDep, hop, read_only
 from ..problems import Forbidden, Unauthorized
 from ..settings import Settings
 from .loaders import Loaders
@@ -50,7 +49,7 @@ class Context(BaseContext):
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
         """``fn(*args)`` with the session to itself, off the event loop."""
         async with self._lock:
-            return await run_in_threadpool(fn, *args)
+            return await hop(self.session, fn, *args)
 
     async def write(self, fn: Callable[..., T], /, *args: Any) -> T:
         """A mutation: ``fn(*args)`` in a savepoint, so a failing mutation leaves nothing behind
