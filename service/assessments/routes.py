@@ -32,7 +32,7 @@ from .schemas import (
 )
 
 router = Router(prefix="/v1/assessments", tags=["assessments"], responses=PROBLEM_RESPONSES,
-                   route_class=UnitOfWorkRoute)
+                route_class=UnitOfWorkRoute)
 
 Reader = require("assessments:read")
 Writer = require("assessments:write")

@@ -10,7 +10,7 @@ from .deps import AdminDep
 from .schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 
 router = Router(prefix="/v1/api-keys", tags=["api-keys"], responses=PROBLEM_RESPONSES,
-                   route_class=UnitOfWorkRoute)
+                route_class=UnitOfWorkRoute)
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated, operation_id="api-keys_create",

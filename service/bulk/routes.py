@@ -21,7 +21,7 @@ def bulk_ready(request: Request) -> None:
 
 
 router = Router(responses=PROBLEM_RESPONSES, dependencies=[Depends(bulk_ready)],
-                   route_class=UnitOfWorkRoute)
+                route_class=UnitOfWorkRoute)
 
 Importer = require("bulk:write")
 JobReader = require("jobs:read")

@@ -43,9 +43,9 @@ from .schemas import (
 )
 
 templates = Router(prefix="/v1/templates", tags=["templates"], responses=PROBLEM_RESPONSES,
-                      route_class=UnitOfWorkRoute)
+                   route_class=UnitOfWorkRoute)
 outlines = Router(prefix="/v1/outlines", tags=["outlines"], responses=PROBLEM_RESPONSES,
-                     route_class=UnitOfWorkRoute)
+                  route_class=UnitOfWorkRoute)
 
 TemplateReader = require("templates:read")
 TemplateWriter = require("templates:write")

@@ -13,7 +13,7 @@ from . import service
 from .schemas import PersonRead, PersonUpdate
 
 router = Router(prefix="/v1/people", tags=["people"], responses=PROBLEM_RESPONSES,
-                   route_class=UnitOfWorkRoute)
+                route_class=UnitOfWorkRoute)
 
 Reader = require("people:read")
 Writer = require("people:write")

@@ -12,7 +12,7 @@ from .schemas import RubricCreate, RubricSummary, RubricUpdate, RubricVersionRea
 from .schemas import VersionSummary as VersionSummaryModel
 
 router = Router(prefix="/v1/rubrics", tags=["rubrics"], responses=PROBLEM_RESPONSES,
-                   route_class=UnitOfWorkRoute)
+                route_class=UnitOfWorkRoute)
 
 Reader = require("rubrics:read")
 Writer = require("rubrics:write")

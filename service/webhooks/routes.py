@@ -19,7 +19,7 @@ from .schemas import (
 )
 
 router = Router(prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES,
-                   route_class=UnitOfWorkRoute)
+                route_class=UnitOfWorkRoute)
 
 Reader = require("webhooks:read")
 Writer = require("webhooks:write")
