@@ -18,10 +18,7 @@ from service import db
 from service.assessments import service as assessments_service
 from service.auth import deps as auth_deps
 from service.auth import service as auth_service
-from service.db import open_session
-from service.rubrics.service import load_defaults
 from service.settings import Settings
-from tests.factories.people import person_doc
 
 WRITERS = 6
 # Every write answered: done, or (PostgreSQL, where writers do not queue) 412 for the one that
@@ -32,17 +29,6 @@ ANSWERED = {200, 412}
 @pytest.fixture
 def settings(db_url) -> Settings:
     return Settings(database_url=db_url, threads=1)
-
-
-def _draft(engine, base_url, headers) -> str:
-    with open_session(engine, write=True) as session:
-        load_defaults(session)
-        session.commit()
-    with httpx.Client(base_url=base_url, headers=headers) as client:
-        assert client.put("/v1/people/E123", json=person_doc()).status_code == 201
-        created = client.post("/v1/assessments", json={"person": "E123", "cycle": "2026-H2"})
-        assert created.status_code == 201, created.text
-    return created.json()["id"]
 
 
 def _all_at_once(base_url: str, headers: dict, send) -> list:
@@ -63,8 +49,10 @@ def _all_at_once(base_url: str, headers: dict, send) -> list:
             client.close()
 
 
-def test_rest_writes_with_a_cold_key_cache(base_url, engine, make_key, monkeypatch):
+def test_rest_writes_with_a_cold_key_cache(base_url, assessment, monkeypatch):
+    headers, draft = assessment
     monkeypatch.setattr(auth_service, "CACHE_TTL", 0)  # every request looks its key up
+    auth_service._cache.clear()  # the fixture's requests cached the key
 
     def slow_lookup(session, secret):  # so that the others' lookups queue behind this one
         found = auth_service.authenticate_api_key(session, secret)
@@ -72,8 +60,6 @@ def test_rest_writes_with_a_cold_key_cache(base_url, engine, make_key, monkeypat
         return found
 
     monkeypatch.setattr(auth_deps, "authenticate_api_key", slow_lookup)
-    headers = {"Authorization": f"Bearer {make_key('admin')}"}
-    draft = _draft(engine, base_url, headers)
     monkeypatch.setattr(db, "BUSY_SECONDS", 5)  # a writer stuck behind the lock fails soon
 
     def put(client: httpx.Client, n: int) -> int:
@@ -85,9 +71,8 @@ def test_rest_writes_with_a_cold_key_cache(base_url, engine, make_key, monkeypat
     assert set(answers) <= ANSWERED and 200 in answers, answers
 
 
-def test_graphql_mutations(base_url, engine, make_key, monkeypatch):
-    headers = {"Authorization": f"Bearer {make_key('admin')}"}
-    draft = _draft(engine, base_url, headers)
+def test_graphql_mutations(base_url, assessment, monkeypatch):
+    headers, draft = assessment
     set_ratings = assessments_service.set_ratings
 
     def slow_set_ratings(*args, **kwargs):  # holds the writer lock while the others queue
