@@ -306,10 +306,12 @@ def set_ratings(session: Session, assessment: Assessment, data: RatingsUpdate,
     _touch(session, assessment, ratings_packed=pack_ratings(  # first (module doc)
         rubric.competencies, [(r.competency, r.rater_role, r.proficiency)
                               for r in kept + written]))
-    # One DELETE and one multi-row INSERT: the ratings are rows, not objects to track.
+    # One DELETE (when this rater had ratings) and one multi-row INSERT: the ratings are
+    # rows, not objects to track.
     connection = session.connection()
-    connection.execute(_DELETE_RATER, {
-        "of": assessment.id, "role": data.rater_role, "rater": rater_id})
+    if mine:
+        connection.execute(_DELETE_RATER, {
+            "of": assessment.id, "role": data.rater_role, "rater": rater_id})
     _insert_ratings(connection, assessment, written)
     assessment.ratings = kept + written
     _record(session, assessment, "ratings_set", principal, {
