@@ -13,7 +13,7 @@ from service.settings import Settings
 async def test_the_pool_is_sized_for_the_database(app, backend):
     async with app.router.lifespan_context(app):
         assert to_thread.current_default_thread_limiter().total_tokens == {
-            "sqlite": 4, "postgresql": 40}[backend]
+            "sqlite": 2, "postgresql": 40}[backend]
 
 
 @pytest.mark.anyio
