@@ -23,9 +23,12 @@ side (interleaved the same way) and prints the 2-worker/1-worker ratio; ``--data
 names the server (a database is created there and dropped after).
 
 ``--baseline DIR`` also runs Ascent from another checkout (``git worktree add DIR <commit>``;
-same Python and packages) in the same rounds, for a before/after table.
+same Python and packages) in the same rounds, for a before/after table. ``--baseline-env
+NAME=VALUE ...`` starts the baseline with those settings (on this checkout unless
+``--baseline`` names another), e.g. ``--baseline-env ASCENT_THREADS=4`` to weigh a setting.
 
 Usage: python bench/api.py [--rounds 5] [--duration 6] [--quick] [--scaling] [--baseline DIR]
+       [--baseline-env NAME=VALUE ...]
        (ASCENT_BENCH_QUICK=1 is --quick: 2 rounds of 3 s)
 Needs wrk: `apt-get install wrk` (Debian/Ubuntu) or `brew install wrk`.
 """
@@ -315,11 +318,12 @@ def table(work: list[tuple[str, dict]], rps: dict, a: str, b: str, ratio_label: 
 
 def against_bare(wrk: str, tmp: Path, env: dict[str, str], args: argparse.Namespace) -> None:
     roots = {"ascent": ROOT} | ({"baseline": args.baseline} if args.baseline else {})
+    settings = {"ascent": {}, "baseline": dict(kv.split("=", 1) for kv in args.baseline_env)}
     servers: dict[str, subprocess.Popen] = {}
     bases, seeded = {}, {}
     try:
         for name, root in roots.items():  # each Ascent on its own database, seeded alike
-            own = env | {"ASCENT_DATABASE_URL": f"sqlite:///{tmp}/{name}.db"}
+            own = env | {"ASCENT_DATABASE_URL": f"sqlite:///{tmp}/{name}.db"} | settings[name]
             prepare_database(own, root)
             bases[name], servers[name] = start_ascent(own, tmp, root=root)
             seeded[name] = seed(bases[name], args.auth)
@@ -344,7 +348,9 @@ def against_bare(wrk: str, tmp: Path, env: dict[str, str], args: argparse.Namesp
           f"(median of per-round ratios)")
     table(work, rps, "ascent", "bare", "ratio")
     if args.baseline:
-        print(f"\nbaseline = the checkout at {args.baseline}, in the same rounds")
+        print(f"\nbaseline = the checkout at {args.baseline}"
+              f"{' with ' + ' '.join(args.baseline_env) if args.baseline_env else ''}, "
+              f"in the same rounds")
         table(work, rps, "baseline", "bare", "ratio")
         print()
         table(work, rps, "ascent", "baseline", "speed-up")
@@ -399,6 +405,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout of Ascent (e.g. a git "
                         "worktree of an older commit) measured in the same rounds: prints it "
                         "against bare and this checkout against it")
+    parser.add_argument("--baseline-env", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="settings for the baseline server (this checkout's unless "
+                        "--baseline names another)")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bodies", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -412,6 +421,10 @@ def main() -> None:
 
     if args.quick:
         args.rounds, args.duration = 2, 3
+    if args.baseline_env:
+        if any("=" not in kv for kv in args.baseline_env):
+            parser.error("--baseline-env takes NAME=VALUE pairs")
+        args.baseline = args.baseline or ROOT
     wrk = require_wrk()
     args.auth = {"Authorization": f"Bearer {KEY}"}
     tmp = Path(tempfile.mkdtemp(prefix="ascent-bench-"))

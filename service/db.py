@@ -125,8 +125,9 @@ def worker_threads(engine: Engine, configured: int | None) -> int:
     """How many threads run requests' database work at once in one process. On SQLite that
     work is CPU in this process, so threads past a couple only take turns at the GIL, and each
     hand-over costs: under 16 connections GET /v1/assessments/{id} answered 230 req/s with 40
-    threads, 394 with 4; against 4, 2 answered it 1.17-1.24x, the GraphQL person page
-    1.08-1.17x and PUT ratings 0.98-1.06x (one more thread overlaps a commit's file writes).
+    threads, 394 with 4; against 4, 2 answered it 1.07-1.24x, the GraphQL person page
+    1.05-1.17x and PUT ratings 0.98-1.06x (``bench/api.py --baseline-env ASCENT_THREADS=4``);
+    1 lost 5% on PUT (a second thread overlaps one commit's file writes with other work).
     On PostgreSQL threads overlap waits on the server: 40 (anyio's default) did better there
     (PUT 281 vs 225 req/s with 4). Write transactions already under way go on in threads of
     their own (``hop``)."""
