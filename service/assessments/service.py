@@ -393,6 +393,8 @@ _new_assessment = sa_inspect(Assessment).class_manager.new_instance
 _LOAD_RATINGS = (select(_ratings.c.assessment_id, *(_ratings.c[f] for f in StoredRating._fields))
                  .where(_ratings.c.assessment_id.in_(bindparam("ids", expanding=True)))
                  .order_by(_ratings.c.id))
+_LOAD_RATINGS_OF = (select(*(_ratings.c[f] for f in StoredRating._fields))
+                    .where(_ratings.c.assessment_id == bindparam("of")).order_by(_ratings.c.id))
 # The SET clause is the parameters named after columns (``_touch``).
 _UPDATE_ASSESSMENT = update(Assessment.__table__).where(
     Assessment.__table__.c.id == bindparam("of"),
@@ -422,7 +424,11 @@ def load_ratings(session: Session, assessments: list[Assessment]) -> list[Assess
     by_id = {a.id: a for a in assessments}
     for a in by_id.values():
         a.ratings = []
-    if by_id:
+    if len(by_id) == 1:  # no IN list to render per call, no assessment id to convert per row
+        (one,) = by_id.values()
+        one.ratings = [StoredRating._make(row) for row in
+                       session.connection().execute(_LOAD_RATINGS_OF, {"of": one.id})]
+    elif by_id:
         for row in session.connection().execute(_LOAD_RATINGS, {"ids": list(by_id)}):
             by_id[row[0]].ratings.append(StoredRating._make(row[1:]))
     return assessments
