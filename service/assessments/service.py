@@ -403,6 +403,7 @@ _DELETE_RATER = delete(_ratings).where(_ratings.c.assessment_id == bindparam("of
                                        _ratings.c.rater_role == bindparam("role"),
                                        _ratings.c.rater_id == bindparam("rater"))
 
+
 def _rows_to_assessments(session: Session, statement: Executable,
                          params: dict[str, Any] | None = None) -> list[Assessment]:
     """The assessments ``statement`` selects, read on the connection as rows and made into
