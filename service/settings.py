@@ -34,7 +34,7 @@ class Settings(BaseSettings):
                                     "about one per CPU core")
     threads: int | None = Field(
         None, ge=1, le=256, description="Worker threads per server process for the database "
-        "work of requests; default 4 on SQLite, 40 on PostgreSQL (see Scaling)")
+        "work of requests; default 2 on SQLite, 40 on PostgreSQL (see Scaling)")
     bootstrap_admin_key: str | None = Field(
         None, description="A known admin API key for automation; otherwise one is generated"
     )
